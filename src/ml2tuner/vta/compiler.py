@@ -1,0 +1,418 @@
+"""Lower a conv2d configuration to a VTA program and report the compiler's hidden features.
+
+The emitted program follows TVM's VTA pipeline: per output tile, a reset GEMM zeroes the
+accumulator tile, each input-channel chunk is loaded (load stage) and multiplied (compute
+stage), the epilogue runs as ALU instructions with immediates (shift right, min 127, max 0) and
+the tile is stored (store stage). Dependency tokens are placed as TVM's ``coproc_sync`` places
+them (RAW load→compute and compute→store, WAR compute→load and store→compute, one credit per
+virtual thread before the loops, drained after them) and attached by the runtime builder.
+Virtual threads own separate buffer regions and are interleaved chunk by chunk, so the loads of
+one thread overlap the GEMMs of another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from . import isa
+from .isa import Program
+from .plan import CompileError, ConvPlan, Loop, fold_loops, plan_conv2d
+from .runtime import COMPUTE_STAGE, LOAD_STAGE, STORE_STAGE, RuntimeCheckError, StreamBuilder
+from .target import Target
+from .workload import Conv2D
+
+__all__ = ["CompiledConv", "compile_conv2d", "CompileError", "RuntimeCheckError",
+           "HIDDEN_FEATURES"]
+
+
+@dataclass
+class CompiledConv:
+    """Outcome of compiling one configuration.
+
+    ``program`` is None when the compiler (``compile_error``) or the runtime's pre-run checks
+    (``runtime_error``) refused it; ``hidden`` holds every decision made up to that point.
+    """
+
+    plan: ConvPlan | None
+    program: Program | None
+    hidden: dict[str, float | str]
+    error_kind: str | None = None
+    error_stage: str | None = None  # "compile" or "runtime"
+    error_message: str | None = None
+    sram_layout: dict[str, int] = field(default_factory=dict)
+
+
+# Hidden-feature names, in a stable order (documented in docs/vta-model.md).
+HIDDEN_FEATURES: tuple[str, ...] = (
+    "tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "threads", "threads_h", "threads_co",
+    "weight_resident", "fold_rule", "gemm_fold_outer", "gemm_fold_inner", "gemm_iter_out",
+    "gemm_iter_in", "gemm_uops", "reset_uops", "alu_uops", "n_tiles_h", "n_tiles_w",
+    "n_tiles_co", "n_chunks_ci", "n_steps", "inp_util", "wgt_util", "acc_util",
+    "uop_kernels", "uop_dram_uops", "uop_cache_resets", "uop_util", "n_insn", "n_load_inp",
+    "n_load_wgt", "n_load_uop", "n_gemm", "n_alu", "n_store", "n_noop", "dram_inp_bytes",
+    "dram_wgt_bytes", "dram_uop_bytes", "dram_out_bytes", "dram_insn_bytes",
+    "inp_reload_factor", "wgt_reload_factor",
+)
+_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
+
+
+def _empty_hidden() -> dict[str, float | str]:
+    return {name: ("" if name in _STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES}
+
+
+def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
+    """Unroll ``loops`` (outer first) into a ``(k, 3)`` uop array of (dst, src, wgt)."""
+    uops = np.array([base], dtype=np.int64)
+    for loop in loops:
+        step = np.arange(loop.extent, dtype=np.int64)[:, None] * np.array(
+            [loop.dst, loop.src, loop.wgt], dtype=np.int64)
+        uops = (uops[:, None, :] + step[None, :, :]).reshape(-1, 3)
+    return uops
+
+
+def _iters(folded: list[Loop]) -> tuple[tuple[int, int], tuple[int, ...]]:
+    """``(iter_out, iter_in)`` and the six factors (dst/src/wgt × out/in) of folded loops."""
+    outer, inner = (folded + [Loop("none", 1, 0, 0, 0)] * 2)[:2]
+    return ((outer.extent, inner.extent),
+            (outer.dst, inner.dst, outer.src, inner.src, outer.wgt, inner.wgt))
+
+
+class _Emitter:
+    """Walks the tile loops of a plan and drives the runtime builder."""
+
+    def __init__(self, plan: ConvPlan) -> None:
+        self.plan = plan
+        self.wl = plan.workload
+        self.target = plan.target
+        self.rt = StreamBuilder(plan.target, verify_dep=plan.verify_dep)
+        self.ic_b = self.wl.ic // self.target.block
+        self.oc_b = self.wl.oc // self.target.block
+        self.gemm_shape: tuple[list[Loop], list[Loop]] | None = None
+        self.reset_uops = self.alu_uops = 0
+        self._gemm_memo: dict = {}
+        self._acc_memo: dict = {}
+
+    # ---- SRAM bases per thread ---------------------------------------------------------
+    def inp_base(self, t: int) -> int:
+        return t * self.plan.inp_tile
+
+    def acc_base(self, t: int) -> int:
+        return t * self.plan.acc_tile
+
+    def wgt_base(self, t: int) -> int:
+        return 0 if self.plan.weight_resident else t * self.plan.wgt_tile
+
+    # ---- DMA ---------------------------------------------------------------------------
+    def _dma(self, opcode: int, mem: int, dims: list[tuple[int, int, int]], sram: int,
+             dram: int, what: str) -> None:
+        """Emit a region as 2-D DMAs. ``dims``: (extent, dram stride, sram stride), outer first.
+
+        Unit dimensions are dropped and contiguous neighbours folded (as TVM's
+        ``_get_2d_pattern`` does). What is left must be ``y`` rows of ``x`` contiguous elements,
+        dense in SRAM: TVM then emits one DMA or refuses, NEST-C loops over the extra dimensions.
+        """
+        folded: list[tuple[int, int, int]] = []
+        for dim in (d for d in dims if d[0] > 1):
+            if folded and folded[-1][1] == dim[0] * dim[1] and folded[-1][2] == dim[0] * dim[2]:
+                folded[-1] = (folded[-1][0] * dim[0], dim[1], dim[2])
+            else:
+                folded.append(dim)
+        if not folded or folded[-1][1:] != (1, 1):
+            folded.append((1, 1, 1))  # rows of one element
+        x = folded.pop()
+        y = folded.pop() if folded and folded[-1][2] == x[0] else (1, x[0], x[0])
+        if folded and self.plan.tvm_dma:
+            raise CompileError("dma_pattern", f"{what} region needs {len(folded) + 2} DMA "
+                                              "dimensions; inject_dma_intrin supports 2")
+        for index in np.ndindex(*[d[0] for d in folded]):
+            d_off = sum(i * d[1] for i, d in zip(index, folded, strict=True))
+            s_off = sum(i * d[2] for i, d in zip(index, folded, strict=True))
+            self.rt.mem(opcode, mem, sram_base=sram + s_off, dram_base=dram + d_off,
+                        y_size=y[0], x_size=x[0], x_stride=y[1])
+
+    def load_input(self, t: int, b: int, ci0: int, nci: int, h0: int, nh: int, w0: int,
+                   nw: int) -> None:
+        wl = self.wl
+        rows = self._window(h0, nh, wl.h)
+        cols = self._window(w0, nw, wl.w)
+        (r0, nr, ypad0, ypad1), (c0, nc, xpad0, xpad1) = rows, cols
+        h_in, w_in = ypad0 + nr + ypad1, xpad0 + nc + xpad1
+        plane = wl.h * wl.w
+        dram = ((b * self.ic_b + ci0) * wl.h + r0) * wl.w + c0
+        sram = self.inp_base(t)
+        if wl.pad == 0:
+            self._dma(isa.OP_LOAD, isa.MEM_INP, [(nci, plane, h_in * w_in), (nr, wl.w, w_in),
+                                                 (nc, 1, 1)], sram, dram, "input")
+            return
+        if self.plan.tvm_dma and nci > 1:
+            raise CompileError("dma_pattern", "padded input load over several channel blocks;"
+                                              " padding is only supported in (h, w) layout")
+        for ci in range(nci):
+            self.rt.mem(isa.OP_LOAD, isa.MEM_INP, sram_base=sram + ci * h_in * w_in,
+                        dram_base=dram + ci * plane, y_size=nr, x_size=nc, x_stride=wl.w,
+                        pads=(ypad0, ypad1, xpad0, xpad1))
+
+    def _window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
+        """Input rows (or columns) read by outputs [o0, o0+n): (start, count, pad lo, pad hi)."""
+        lo = o0 * self.wl.stride - self.wl.pad
+        hi = (o0 + n - 1) * self.wl.stride - self.wl.pad + self.wl.kernel
+        start, stop = max(lo, 0), min(hi, size)
+        return start, stop - start, start - lo, hi - stop
+
+    def load_weights(self, t: int, co0: int, nco: int, ci0: int, nci: int) -> None:
+        kk = self.wl.kernel ** 2
+        dram = (co0 * self.ic_b + ci0) * kk
+        self._dma(isa.OP_LOAD, isa.MEM_WGT, [(nco, self.ic_b * kk, nci * kk), (nci * kk, 1, 1)],
+                  self.wgt_base(t), dram, "weight")
+
+    def store(self, t: int, b: int, co0: int, nb: int, nco: int, h0: int, nh: int, w0: int,
+              nw: int) -> None:
+        wl = self.wl
+        plane = wl.oh * wl.ow
+        dram = ((b * self.oc_b + co0) * wl.oh + h0) * wl.ow + w0
+        self._dma(isa.OP_STORE, isa.MEM_OUT,
+                  [(nb, self.oc_b * plane, nco * nh * nw), (nco, plane, nh * nw), (nh, wl.ow, nw),
+                   (nw, 1, 1)], self.acc_base(t), dram, "output")
+
+    # ---- compute -----------------------------------------------------------------------
+    def gemm_loops(self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int,
+                   co0: int, ci0: int) -> tuple[list[Loop], tuple[int, int, int]]:
+        s, k = self.wl.stride, self.wl.kernel
+        h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
+        if self.plan.weight_resident:
+            wgt_co, wgt_ci = self.ic_b * k * k, k * k
+            wgt0 = (co0 * self.ic_b + ci0) * k * k
+        else:
+            wgt_co, wgt_ci, wgt0 = nci * k * k, k * k, 0
+        loops = {
+            "ci": Loop("ci", nci, 0, h_in * w_in, wgt_ci),
+            "kh": Loop("kh", k, 0, w_in, k),
+            "kw": Loop("kw", k, 0, 1, 1),
+            "co": Loop("co", nco, nh * nw, 0, wgt_co),
+            "h": Loop("h", nh, nw, s * w_in, 0),
+            "w": Loop("w", nw, 1, s, 0),
+        }
+        base = (self.acc_base(t) + bi * nco * nh * nw, self.inp_base(t), self.wgt_base(t) + wgt0)
+        return [loops[name] for name in self.plan.gemm_order], base
+
+    def gemm(self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int,
+             ci0: int) -> None:
+        # Only resident weights make the kernel depend on the channel offsets.
+        memo = (t, bi, nco, nh, nw, nci, (co0, ci0) if self.plan.weight_resident else None)
+        entry = self._gemm_memo.get(memo)
+        if entry is None:
+            loops, base = self.gemm_loops(t, bi, nco, nh, nw, nci, co0, ci0)
+            folded, unrolled = fold_loops(loops, self.plan.fold_rule)
+            if self.gemm_shape is None:
+                self.gemm_shape = (folded, unrolled)
+            entry = (len(self._gemm_memo) + len(self._acc_memo),
+                     partial(_kernel, unrolled, base), *_iters(folded))
+            self._gemm_memo[memo] = entry
+        self.rt.gemm(*entry)
+
+    def _acc_kernel(self, kind: str, t: int, nb: int, nco: int, nh: int, nw: int):
+        """Uop kernel over the accumulator tile, for the reset GEMM or the epilogue ALU."""
+        memo = (kind, t, nb, nco, nh, nw)
+        entry = self._acc_memo.get(memo)
+        if entry is None:
+            loops = [Loop("b", nb, nco * nh * nw, nco * nh * nw),
+                     Loop("co", nco, nh * nw, nh * nw), Loop("h", nh, nw, nw), Loop("w", nw, 1, 1)]
+            folded, unrolled = fold_loops(loops, self.plan.fold_rule)
+            # ALU uops read src = dst; a reset GEMM's uops read INP[0] and WGT[0].
+            base = (self.acc_base(t), self.acc_base(t) if kind == "alu" else 0, 0)
+            iters, factors = _iters(folded)
+            if kind == "reset":
+                factors = (factors[0], factors[1], 0, 0, 0, 0)
+                unrolled = [Loop(lp.name, lp.extent, lp.dst, 0, 0) for lp in unrolled]
+            size = 1
+            for loop in unrolled:
+                size *= loop.extent
+            # Kernel keys are small ints: unique per memo entry, cheap to hash.
+            entry = (len(self._gemm_memo) + len(self._acc_memo), partial(_kernel, unrolled, base),
+                     iters, factors, size)
+            self._acc_memo[memo] = entry
+        return entry
+
+    def reset(self, t: int, nb: int, nco: int, nh: int, nw: int) -> None:
+        key, make, iters, factors, size = self._acc_kernel("reset", t, nb, nco, nh, nw)
+        self.reset_uops = max(self.reset_uops, size)
+        self.rt.gemm(key, make, iters, factors, reset=True)
+
+    def epilogue(self, t: int, nb: int, nco: int, nh: int, nw: int) -> None:
+        key, make, iters, factors, size = self._acc_kernel("alu", t, nb, nco, nh, nw)
+        self.alu_uops = max(self.alu_uops, size)
+        shift = self.wl.epilogue_shift
+        for alu_op, imm in ((isa.ALU_SHR, shift), (isa.ALU_MIN, 127), (isa.ALU_MAX, 0)):
+            self.rt.alu(key, make, iters, factors[:4], alu_op, imm)
+
+    # ---- the tile loops ----------------------------------------------------------------
+    def steps(self):
+        """Yield lists of (thread, b, co_tile, h_tile, w_tile) executed in lockstep."""
+        p = self.plan
+        for b in range(p.n_b):
+            for hs in range(-(-p.n_h // p.threads_h)):
+                for cs in range(-(-p.n_co // p.threads_co)):
+                    for wt in range(p.n_w):
+                        group = []
+                        for tc in range(p.threads_co):
+                            for th_ in range(p.threads_h):
+                                ht, ct = hs * p.threads_h + th_, cs * p.threads_co + tc
+                                if ht < p.n_h and ct < p.n_co:
+                                    group.append((tc * p.threads_h + th_, b, ct, ht, wt))
+                        yield group
+
+    def run(self) -> tuple[np.ndarray, np.ndarray, int]:
+        p, rt, wl = self.plan, self.rt, self.wl
+        for _ in range(p.threads):
+            rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)  # WAR credit: buffers start free
+        for _ in range(p.threads):
+            rt.dep_push(STORE_STAGE, COMPUTE_STAGE)
+        if p.weight_resident:
+            self.load_weights(0, 0, self.oc_b, 0, self.ic_b)
+        n_steps = 0
+        for group in self.steps():
+            n_steps += 1
+            tiles = []
+            for t, b, ct, ht, wt in group:
+                h0, w0, co0 = ht * p.th, wt * p.tw, ct * p.tco
+                tiles.append((t, b * p.tb, co0, h0, w0, min(p.th, wl.oh - h0),
+                              min(p.tw, wl.ow - w0)))
+            for t, _b, _co0, _h0, _w0, nh, nw in tiles:
+                rt.dep_pop(STORE_STAGE, COMPUTE_STAGE)
+                self.reset(t, p.tb, p.tco, nh, nw)
+            for bi in range(p.tb):
+                for chunk in range(p.n_ci):
+                    ci0 = chunk * p.tci
+                    for t, b, co0, h0, w0, nh, nw in tiles:
+                        rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)
+                        self.load_input(t, b + bi, ci0, p.tci, h0, nh, w0, nw)
+                        if not p.weight_resident:
+                            self.load_weights(t, co0, p.tco, ci0, p.tci)
+                        rt.dep_push(LOAD_STAGE, COMPUTE_STAGE)
+                    for t, _b, co0, _h0, _w0, nh, nw in tiles:
+                        rt.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
+                        self.gemm(t, bi, p.tco, nh, nw, p.tci, co0, ci0)
+                        rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)
+            for t, _b, _co0, _h0, _w0, nh, nw in tiles:
+                self.epilogue(t, p.tb, p.tco, nh, nw)
+                rt.dep_push(COMPUTE_STAGE, STORE_STAGE)
+            for t, b, co0, h0, w0, nh, nw in tiles:
+                rt.dep_pop(COMPUTE_STAGE, STORE_STAGE)
+                self.store(t, b, co0, p.tb, p.tco, h0, nh, w0, nw)
+                rt.dep_push(STORE_STAGE, COMPUTE_STAGE)
+        for _ in range(p.threads):
+            rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)  # drain the WAR credits
+        rt.commit_pending_pop(LOAD_STAGE)
+        for _ in range(p.threads):
+            rt.dep_pop(STORE_STAGE, COMPUTE_STAGE)
+        rt.commit_pending_pop(COMPUTE_STAGE)
+        fields, uops = rt.finish()
+        return fields, uops, n_steps
+
+
+def _hidden_from_plan(plan: ConvPlan, hidden: dict) -> None:
+    t = plan.target
+    use = plan.buffer_use()
+    hidden.update(
+        tile_b=plan.tb, tile_h=plan.th, tile_w=plan.tw, tile_ci=plan.tci, tile_co=plan.tco,
+        threads=plan.threads, threads_h=plan.threads_h, threads_co=plan.threads_co,
+        weight_resident=int(plan.weight_resident), fold_rule=plan.fold_rule,
+        n_tiles_h=plan.n_h, n_tiles_w=plan.n_w, n_tiles_co=plan.n_co, n_chunks_ci=plan.n_ci,
+        inp_util=use["inp"] / t.inp_depth, wgt_util=use["wgt"] / t.wgt_depth,
+        acc_util=use["acc"] / t.acc_depth)
+
+
+def _hidden_from_program(em: _Emitter, program: Program, n_steps: int, hidden: dict) -> None:
+    t, wl = em.target, em.wl
+    f = program.fields
+    op, mem = f[:, isa.F_OPCODE], f[:, isa.F_MEM_TYPE]
+    moved = f[:, isa.F_Y_SIZE] * f[:, isa.F_X_SIZE]
+    is_load, is_store = op == isa.OP_LOAD, op == isa.OP_STORE
+    noop = (is_load | is_store) & (moved == 0)
+    folded, unrolled = em.gemm_shape or ([], [])
+    (iter_out, iter_in), _ = _iters(list(folded))
+    gemm_uops = 1
+    for loop in unrolled:
+        gemm_uops *= loop.extent
+
+    def nbytes(memory: int, elem: int, opcode: int = isa.OP_LOAD) -> int:
+        return int(moved[(op == opcode) & (mem == memory)].sum()) * elem
+
+    inp_bytes = nbytes(isa.MEM_INP, t.inp_elem_bytes)
+    wgt_bytes = nbytes(isa.MEM_WGT, t.wgt_elem_bytes)
+    compulsory_inp = wl.n // t.batch * (wl.ic // t.block) * wl.h * wl.w * t.inp_elem_bytes
+    compulsory_wgt = (wl.oc // t.block) * (wl.ic // t.block) * wl.kernel ** 2 * t.wgt_elem_bytes
+    hidden.update(
+        gemm_fold_outer=folded[0].name if folded else "none",
+        gemm_fold_inner=folded[1].name if len(folded) > 1 else "none",
+        gemm_iter_out=iter_out, gemm_iter_in=iter_in, gemm_uops=gemm_uops,
+        reset_uops=em.reset_uops, alu_uops=em.alu_uops, n_steps=n_steps,
+        uop_kernels=em.rt.kernel_count, uop_dram_uops=em.rt.uop_dram_size,
+        uop_cache_resets=em.rt.uop_cache_resets,
+        uop_util=min(em.rt.uop_dram_size, t.uop_depth) / t.uop_depth,
+        n_insn=len(f), n_load_inp=int(np.count_nonzero(is_load & (mem == isa.MEM_INP) & ~noop)),
+        n_load_wgt=int(np.count_nonzero(is_load & (mem == isa.MEM_WGT) & ~noop)),
+        n_load_uop=int(np.count_nonzero(is_load & (mem == isa.MEM_UOP) & ~noop)),
+        n_gemm=int(np.count_nonzero(op == isa.OP_GEMM)),
+        n_alu=int(np.count_nonzero(op == isa.OP_ALU)),
+        n_store=int(np.count_nonzero(is_store & ~noop)), n_noop=int(np.count_nonzero(noop)),
+        dram_inp_bytes=inp_bytes, dram_wgt_bytes=wgt_bytes,
+        dram_uop_bytes=nbytes(isa.MEM_UOP, t.uop_elem_bytes),
+        dram_out_bytes=nbytes(isa.MEM_OUT, t.out_elem_bytes, isa.OP_STORE),
+        dram_insn_bytes=len(f) * isa.layout_for(t).insn_bits // 8,
+        inp_reload_factor=inp_bytes / compulsory_inp, wgt_reload_factor=wgt_bytes / compulsory_wgt)
+
+
+def compile_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict) -> CompiledConv:
+    """Compile one configuration; never raises for a configuration the space contains.
+
+    Args:
+        workload: the conv2d layer.
+        target: the VTA hardware configuration.
+        template: ``"nestc"`` or ``"autotvm"``.
+        knobs: the configuration (validated by the template beforehand).
+    Returns:
+        A :class:`CompiledConv` with the program, or the compile/runtime error and the hidden
+        features known when it happened.
+    """
+    hidden = _empty_hidden()
+    try:
+        plan = plan_conv2d(workload, target, template, knobs)
+    except CompileError as exc:
+        return CompiledConv(None, None, hidden, exc.kind, "compile", str(exc))
+    _hidden_from_plan(plan, hidden)
+    emitter = _Emitter(plan)
+    try:
+        if template == "nestc":
+            _check_uop_depth(plan, emitter)
+        fields, uops, n_steps = emitter.run()
+    except CompileError as exc:
+        return CompiledConv(plan, None, hidden, exc.kind, "compile", str(exc))
+    except RuntimeCheckError as exc:
+        return CompiledConv(plan, None, hidden, exc.kind, "runtime", str(exc))
+    wl = workload
+    dram = {
+        isa.MEM_INP: wl.n // target.batch * (wl.ic // target.block) * wl.h * wl.w,
+        isa.MEM_WGT: (wl.oc // target.block) * (wl.ic // target.block) * wl.kernel ** 2,
+        isa.MEM_OUT: wl.n // target.batch * (wl.oc // target.block) * wl.oh * wl.ow,
+        isa.MEM_UOP: len(uops),
+        isa.MEM_ACC: 0,
+    }
+    program = Program(target, fields, uops, dram)
+    _hidden_from_program(emitter, program, n_steps, hidden)
+    return CompiledConv(plan, program, hidden)
+
+
+def _check_uop_depth(plan: ConvPlan, emitter: _Emitter) -> None:
+    """NEST-C refuses a schedule whose largest uop kernel cannot fit the uop buffer."""
+    loops, _ = emitter.gemm_loops(0, 0, plan.tco, plan.th, plan.tw, plan.tci, 0, 0)
+    _, unrolled = fold_loops(loops, plan.fold_rule)
+    size = 1
+    for loop in unrolled:
+        size *= loop.extent
+    if size > plan.target.uop_depth:
+        raise CompileError("uop_depth", f"GEMM uop kernel of {size} uops exceeds the uop "
+                                        f"buffer ({plan.target.uop_depth})")

@@ -1,0 +1,263 @@
+"""The VTA instruction set: field layouts, bit-exact encoding and decoding, programs.
+
+Instructions are held in two forms:
+
+* **fields** — an ``int64`` array of shape ``(n, NUM_FIELDS)``, one column per field (the
+  column indices are the ``F_*`` constants below). Unused columns of an instruction are 0.
+* **words** — the encoded bits, a ``uint64`` array of shape ``(n, insn_bits // 64)``; word 0
+  holds bits 0..63. Fields are packed in order from bit 0 (as VTA's Chisel decoder reads
+  them), with the widths ``hw_spec.h`` derives from the target's buffer depths.
+
+What the compiler meant (fields) and what the hardware runs (``decode(encode(fields))``) differ
+exactly when a value does not fit its field: it wraps, as it would on the board. Micro-ops are
+``(dst, src, wgt)`` index triples packed into one word of ``target.uop_bits`` bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from .target import Target
+
+# Opcodes, memory ids and ALU opcodes (hw_spec.h).
+OP_LOAD, OP_STORE, OP_GEMM, OP_FINISH, OP_ALU = 0, 1, 2, 3, 4
+MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT = 0, 1, 2, 3, 4
+ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR, ALU_MUL = 0, 1, 2, 3, 4
+OPCODE_NAMES = {OP_LOAD: "LOAD", OP_STORE: "STORE", OP_GEMM: "GEMM", OP_FINISH: "FINISH",
+                OP_ALU: "ALU"}
+MEM_NAMES = {MEM_UOP: "uop", MEM_WGT: "wgt", MEM_INP: "inp", MEM_ACC: "acc", MEM_OUT: "out"}
+LOOP_ITER_WIDTH = 14  # VTA_LOOP_ITER_WIDTH
+MEM_SRAM_WIDTH, MEM_DRAM_WIDTH, MEM_SIZE_WIDTH, MEM_STRIDE_WIDTH, MEM_PAD_WIDTH = 16, 32, 16, 16, 4
+ALU_IMM_WIDTH = 16
+
+# Column indices of the decoded field array.
+(F_OPCODE, F_POP_PREV, F_POP_NEXT, F_PUSH_PREV, F_PUSH_NEXT,
+ F_MEM_TYPE, F_SRAM_BASE, F_DRAM_BASE, F_Y_SIZE, F_X_SIZE, F_X_STRIDE,
+ F_Y_PAD0, F_Y_PAD1, F_X_PAD0, F_X_PAD1,
+ F_RESET, F_UOP_BGN, F_UOP_END, F_ITER_OUT, F_ITER_IN,
+ F_DST_OUT, F_DST_IN, F_SRC_OUT, F_SRC_IN, F_WGT_OUT, F_WGT_IN,
+ F_ALU_OP, F_USE_IMM, F_IMM) = range(29)
+NUM_FIELDS = 29
+FIELD_NAMES = (
+    "opcode", "pop_prev", "pop_next", "push_prev", "push_next",
+    "memory_type", "sram_base", "dram_base", "y_size", "x_size", "x_stride",
+    "y_pad_0", "y_pad_1", "x_pad_0", "x_pad_1",
+    "reset", "uop_bgn", "uop_end", "iter_out", "iter_in",
+    "dst_factor_out", "dst_factor_in", "src_factor_out", "src_factor_in",
+    "wgt_factor_out", "wgt_factor_in", "alu_opcode", "use_imm", "imm")
+SIGNED_FIELDS = frozenset({F_IMM})
+
+# Uop columns.
+U_DST, U_SRC, U_WGT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Bit layout of every instruction family and of the micro-op word for one target."""
+
+    mem: tuple[tuple[int, int], ...]
+    gemm: tuple[tuple[int, int], ...]
+    alu: tuple[tuple[int, int], ...]
+    header: tuple[tuple[int, int], ...]
+    uop: tuple[tuple[int, int], ...]
+    insn_bits: int
+    uop_bits: int
+
+    def for_opcode(self, opcode: int) -> tuple[tuple[int, int], ...]:
+        if opcode in (OP_LOAD, OP_STORE):
+            return self.mem
+        if opcode == OP_GEMM:
+            return self.gemm
+        if opcode == OP_ALU:
+            return self.alu
+        return self.header
+
+    @property
+    def words(self) -> int:
+        return self.insn_bits // 64
+
+
+@cache
+def layout_for(target: Target) -> Layout:
+    """Field layouts of ``target`` (widths derived from its buffer depths, as hw_spec.h does)."""
+    u, a, i, w = (target.log_uop_depth, target.log_acc_depth, target.log_inp_depth,
+                  target.log_wgt_depth)
+    header = ((F_OPCODE, 3), (F_POP_PREV, 1), (F_POP_NEXT, 1), (F_PUSH_PREV, 1), (F_PUSH_NEXT, 1))
+    mem = header + (
+        (F_MEM_TYPE, 3), (F_SRAM_BASE, MEM_SRAM_WIDTH), (F_DRAM_BASE, MEM_DRAM_WIDTH),
+        (F_Y_SIZE, MEM_SIZE_WIDTH), (F_X_SIZE, MEM_SIZE_WIDTH), (F_X_STRIDE, MEM_STRIDE_WIDTH),
+        (F_Y_PAD0, MEM_PAD_WIDTH), (F_Y_PAD1, MEM_PAD_WIDTH), (F_X_PAD0, MEM_PAD_WIDTH),
+        (F_X_PAD1, MEM_PAD_WIDTH))
+    loop = header + (
+        (F_RESET, 1), (F_UOP_BGN, u), (F_UOP_END, u + 1),
+        (F_ITER_OUT, LOOP_ITER_WIDTH), (F_ITER_IN, LOOP_ITER_WIDTH),
+        (F_DST_OUT, a), (F_DST_IN, a), (F_SRC_OUT, i), (F_SRC_IN, i))
+    gemm = loop + ((F_WGT_OUT, w), (F_WGT_IN, w))
+    alu = loop + ((F_ALU_OP, 3), (F_USE_IMM, 1), (F_IMM, ALU_IMM_WIDTH))
+    need = max(sum(width for _, width in fam) for fam in (mem, gemm, alu))
+    # VTA fixes 128-bit instructions; a target whose fields do not fit (zcu102's 16_16_19_18
+    # needs 133 bits for GEMM) gets the next multiple of 64 bits. See docs/vta-model.md.
+    insn_bits = 128 if need <= 128 else -(-need // 64) * 64
+    uop = ((U_DST, a), (U_SRC, i), (U_WGT, w))
+    return Layout(mem, gemm, alu, header, uop, insn_bits, target.uop_bits)
+
+
+def _mask(width: int) -> np.uint64:
+    return np.uint64((1 << width) - 1)
+
+
+def _put(words: np.ndarray, rows: np.ndarray, values: np.ndarray, offset: int, width: int) -> None:
+    """OR ``values`` (already masked, uint64) into bit ``offset`` of the given rows."""
+    word, bit = divmod(offset, 64)
+    words[rows, word] |= values << np.uint64(bit)
+    if bit + width > 64:  # straddles into the next word
+        words[rows, word + 1] |= values >> np.uint64(64 - bit)
+
+
+def _get(words: np.ndarray, rows: np.ndarray, offset: int, width: int) -> np.ndarray:
+    word, bit = divmod(offset, 64)
+    value = words[rows, word] >> np.uint64(bit)
+    if bit + width > 64:
+        value |= words[rows, word + 1] << np.uint64(64 - bit)
+    return value & _mask(width)
+
+
+def _families(opcodes: np.ndarray, layout: Layout):
+    yield np.flatnonzero((opcodes == OP_LOAD) | (opcodes == OP_STORE)), layout.mem
+    yield np.flatnonzero(opcodes == OP_GEMM), layout.gemm
+    yield np.flatnonzero(opcodes == OP_ALU), layout.alu
+    other = ~np.isin(opcodes, (OP_LOAD, OP_STORE, OP_GEMM, OP_ALU))
+    yield np.flatnonzero(other), layout.header
+
+
+def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
+    """Encode instruction fields into words.
+
+    Returns ``(words, overflows)``: the ``uint64`` words and how many field values did not
+    fit their width (they are stored wrapped, as a C bit-field assignment would).
+    """
+    fields = np.asarray(fields, dtype=np.int64)
+    words = np.zeros((len(fields), layout.words), dtype=np.uint64)
+    overflows = 0
+    opcodes = fields[:, F_OPCODE] & 0x7
+    for rows, fam in _families(opcodes, layout):
+        if not len(rows):
+            continue
+        offset = 0
+        for col, width in fam:
+            raw = fields[rows, col]
+            if col in SIGNED_FIELDS:
+                lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+            else:
+                lo, hi = 0, (1 << width) - 1
+            overflows += int(np.count_nonzero((raw < lo) | (raw > hi)))
+            _put(words, rows, raw.astype(np.uint64) & _mask(width), offset, width)
+            offset += width
+    return words, overflows
+
+
+def decode(words: np.ndarray, layout: Layout) -> np.ndarray:
+    """Decode words into the ``(n, NUM_FIELDS)`` field array the hardware sees."""
+    words = np.asarray(words, dtype=np.uint64)
+    rows_all = np.arange(len(words))
+    fields = np.zeros((len(words), NUM_FIELDS), dtype=np.int64)
+    opcodes = _get(words, rows_all, 0, 3).astype(np.int64)
+    for rows, fam in _families(opcodes, layout):
+        if not len(rows):
+            continue
+        offset = 0
+        for col, width in fam:
+            value = _get(words, rows, offset, width).astype(np.int64)
+            if col in SIGNED_FIELDS:
+                value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
+            fields[rows, col] = value
+            offset += width
+    return fields
+
+
+def encode_uops(uops: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
+    """Pack ``(m, 3)`` micro-op indices into ``uint64`` words; returns ``(words, overflows)``."""
+    uops = np.asarray(uops, dtype=np.int64).reshape(-1, 3)
+    words = np.zeros(len(uops), dtype=np.uint64)
+    overflows = 0
+    offset = 0
+    for col, width in layout.uop:
+        raw = uops[:, col]
+        overflows += int(np.count_nonzero((raw < 0) | (raw >= 1 << width)))
+        words |= (raw.astype(np.uint64) & _mask(width)) << np.uint64(offset)
+        offset += width
+    return words, overflows
+
+
+def decode_uops(words: np.ndarray, layout: Layout) -> np.ndarray:
+    words = np.asarray(words, dtype=np.uint64)
+    uops = np.zeros((len(words), 3), dtype=np.int64)
+    offset = 0
+    for col, width in layout.uop:
+        uops[:, col] = ((words >> np.uint64(offset)) & _mask(width)).astype(np.int64)
+        offset += width
+    return uops
+
+
+@dataclass
+class Program:
+    """A compiled VTA program: the instruction stream, the uop DRAM image and DRAM sizes.
+
+    ``fields``/``uops`` are what the compiler intended; ``words``/``uop_words`` are what is
+    written to DRAM; :meth:`decoded` is what the hardware executes. DRAM addresses in the
+    instructions are in elements of their memory type, each type in its own DRAM region
+    (VTA's separate ``inputs``/``weights``/``uops``/``outputs`` pointers).
+    """
+
+    target: Target
+    fields: np.ndarray
+    uops: np.ndarray
+    dram_elems: dict[int, int] = field(default_factory=dict)  # memory id -> elements
+    words: np.ndarray = field(init=False)
+    uop_words: np.ndarray = field(init=False)
+    field_overflows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        layout = layout_for(self.target)
+        self.fields = np.ascontiguousarray(self.fields, dtype=np.int64)
+        self.uops = np.ascontiguousarray(np.asarray(self.uops, dtype=np.int64).reshape(-1, 3))
+        self.words, insn_over = encode(self.fields, layout)
+        self.uop_words, uop_over = encode_uops(self.uops, layout)
+        self.field_overflows = insn_over + uop_over
+
+    def decoded(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(fields, uops)`` decoded from the encoded words: what the hardware runs."""
+        layout = layout_for(self.target)
+        return decode(self.words, layout), decode_uops(self.uop_words, layout)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def opcode_counts(self) -> dict[str, int]:
+        ops = self.fields[:, F_OPCODE]
+        return {name: int(np.count_nonzero(ops == op)) for op, name in OPCODE_NAMES.items()}
+
+
+def describe(fields_row: np.ndarray) -> str:
+    """One instruction as readable text (for debugging and docs)."""
+    op = int(fields_row[F_OPCODE])
+    flags = "".join(c if fields_row[col] else "-" for c, col in
+                    (("p", F_POP_PREV), ("P", F_POP_NEXT), ("u", F_PUSH_PREV), ("U", F_PUSH_NEXT)))
+    name = OPCODE_NAMES.get(op, f"OP{op}")
+    if op in (OP_LOAD, OP_STORE):
+        f = fields_row
+        return (f"{name:6s} {flags} {MEM_NAMES.get(int(f[F_MEM_TYPE]), '?')} sram={f[F_SRAM_BASE]}"
+                f" dram={f[F_DRAM_BASE]} y={f[F_Y_SIZE]} x={f[F_X_SIZE]} stride={f[F_X_STRIDE]}"
+                f" pad=({f[F_Y_PAD0]},{f[F_Y_PAD1]},{f[F_X_PAD0]},{f[F_X_PAD1]})")
+    if op in (OP_GEMM, OP_ALU):
+        f = fields_row
+        text = (f"{name:6s} {flags} reset={f[F_RESET]} uop=[{f[F_UOP_BGN]},{f[F_UOP_END]})"
+                f" iter={f[F_ITER_OUT]}x{f[F_ITER_IN]} dst=({f[F_DST_OUT]},{f[F_DST_IN]})"
+                f" src=({f[F_SRC_OUT]},{f[F_SRC_IN]})")
+        if op == OP_GEMM:
+            return text + f" wgt=({f[F_WGT_OUT]},{f[F_WGT_IN]})"
+        return text + f" alu={f[F_ALU_OP]} imm={f[F_IMM] if f[F_USE_IMM] else '-'}"
+    return f"{name:6s} {flags}"

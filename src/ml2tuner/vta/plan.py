@@ -1,0 +1,196 @@
+"""Schedule planning: from a template configuration to every decision the compiler makes.
+
+Two compilers are modelled, one per template:
+
+* ``autotvm`` — TVM's VTA conv2d schedule as TVM lowers it: tiles are the knobs' inner factors,
+  virtual threads split the outer co / h tile loops (``cthread``), the GEMM uop scope is the
+  loop nest ``(k_i, x_j, d_j, d_i, x_co, x_i)`` whose two outermost non-unit loops fold into
+  ``iter_out``/``iter_in``, loads and the store are single 2-D DMAs (``inject_dma_intrin``).
+* ``nestc`` — a NEST-C-like aggressive compiler: the user sets the output tile and the virtual
+  thread count; the compiler derives channel tiling to fill the buffers, keeps the weights
+  resident when they fit, folds the two *largest* loops of the uop nest (fewest uops), emits one
+  padded 2-D DMA per input plane and handles remainder tiles.
+
+A plan is pure arithmetic; :mod:`.compiler` turns it into instructions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .target import Target
+from .workload import Conv2D
+
+__all__ = ["CompileError", "Loop", "ConvPlan", "plan_conv2d", "fold_loops"]
+
+
+class CompileError(Exception):
+    """A check the compiler performs refused the configuration."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Loop:
+    """One loop of a uop nest: its extent and the index strides it adds per iteration."""
+
+    name: str
+    extent: int
+    dst: int
+    src: int
+    wgt: int = 0
+
+
+def fold_loops(loops: list[Loop], rule: str) -> tuple[list[Loop], list[Loop]]:
+    """Split a nest into (folded ≤ 2 loops, outer first; unrolled loops in nest order).
+
+    ``rule="outermost"`` folds the two outermost non-unit loops (TVM's FoldUopLoop);
+    ``rule="largest"`` folds the two largest (fewest uops; ties to the outer loop).
+    """
+    live = [loop for loop in loops if loop.extent > 1]
+    if rule == "outermost":
+        folded = live[:2]
+    elif rule == "largest":
+        ranked = sorted(range(len(live)), key=lambda i: (-live[i].extent, i))[:2]
+        folded = [live[i] for i in sorted(ranked)]
+    else:
+        raise ValueError(f"unknown fold rule {rule!r}")
+    return folded, [loop for loop in live if loop not in folded]
+
+
+@dataclass(frozen=True)
+class ConvPlan:
+    """Every schedule decision for one conv2d configuration."""
+
+    template: str
+    workload: Conv2D
+    target: Target
+    tb: int  # batch blocks per tile
+    th: int  # output rows per tile
+    tw: int  # output columns per tile
+    tci: int  # input-channel blocks per reduction chunk
+    tco: int  # output-channel blocks per tile
+    threads_h: int  # virtual threads over h tiles
+    threads_co: int  # virtual threads over co tiles
+    weight_resident: bool
+    fold_rule: str  # "outermost" (TVM) or "largest" (NEST-C)
+    gemm_order: tuple[str, ...]  # uop nest order of the GEMM, outer to inner
+    tvm_dma: bool  # loads/stores must be single 2-D DMAs (TVM) or one per plane (NEST-C)
+    verify_dep: bool  # the runtime checks uop kernels (TVM) or not (NEST-C)
+
+    @property
+    def threads(self) -> int:
+        return self.threads_h * self.threads_co
+
+    @property
+    def n_b(self) -> int:
+        return self.workload.n // self.target.batch // self.tb
+
+    @property
+    def n_h(self) -> int:
+        return math.ceil(self.workload.oh / self.th)
+
+    @property
+    def n_w(self) -> int:
+        return math.ceil(self.workload.ow / self.tw)
+
+    @property
+    def n_co(self) -> int:
+        return self.workload.oc // self.target.block // self.tco
+
+    @property
+    def n_ci(self) -> int:
+        return self.workload.ic // self.target.block // self.tci
+
+    def in_extent(self, out_extent: int) -> int:
+        return (out_extent - 1) * self.workload.stride + self.workload.kernel
+
+    @property
+    def inp_tile(self) -> int:
+        return self.tci * self.in_extent(self.th) * self.in_extent(self.tw)
+
+    @property
+    def acc_tile(self) -> int:
+        return self.tb * self.tco * self.th * self.tw
+
+    @property
+    def wgt_tile(self) -> int:
+        k = self.workload.kernel
+        if self.weight_resident:
+            return (self.workload.oc // self.target.block) * (
+                self.workload.ic // self.target.block) * k * k
+        return self.tco * self.tci * k * k
+
+    def buffer_use(self) -> dict[str, int]:
+        """Elements each SRAM holds at once (per-thread tiles times threads)."""
+        return {"inp": self.inp_tile * self.threads, "acc": self.acc_tile * self.threads,
+                "wgt": self.wgt_tile * (1 if self.weight_resident else self.threads)}
+
+
+def _divisors_desc(n: int) -> list[int]:
+    return [d for d in range(n, 0, -1) if n % d == 0]
+
+
+def _check_capacity(plan: ConvPlan) -> None:
+    t = plan.target
+    depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
+    for name, used in plan.buffer_use().items():
+        if used > depth[name]:
+            raise CompileError("buffer_capacity",
+                               f"{name} buffer: {used} elements needed with {plan.threads} "
+                               f"thread(s), {depth[name]} available")
+
+
+def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
+    block = target.block
+    th, tw = min(knobs["tile_h"], wl.oh), min(knobs["tile_w"], wl.ow)
+    # Threads beyond the number of row tiles would idle; the compiler drops them.
+    threads = min(knobs["n_vthread"], math.ceil(wl.oh / th))
+    ic_b, oc_b, k = wl.ic // block, wl.oc // block, wl.kernel
+    resident = oc_b * ic_b * k * k <= target.wgt_depth
+
+    def candidate(tco: int, tci: int) -> ConvPlan:
+        return ConvPlan("nestc", wl, target, 1, th, tw, tci, tco, threads, 1, resident,
+                        "largest", ("ci", "kh", "kw", "co", "h", "w"), False, False)
+
+    # Largest output-channel tile that fits the accumulator, then the largest input-channel
+    # chunk that fits the input (and weight) buffers: fewer reloads of inputs and partial sums.
+    for tco in _divisors_desc(oc_b):
+        for tci in _divisors_desc(ic_b):
+            plan = candidate(tco, tci)
+            try:
+                _check_capacity(plan)
+            except CompileError:
+                continue
+            return plan
+    _check_capacity(candidate(1, 1))  # raises with the smallest tiling's numbers
+    raise AssertionError("unreachable")
+
+
+def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
+    tb, th, tw = knobs["tile_b"][1], knobs["tile_h"][1], knobs["tile_w"][1]
+    tci, tco = knobs["tile_ci"][1], knobs["tile_co"][1]
+    oc_threads, h_threads = knobs["oc_nthread"], knobs["h_nthread"]
+    plan = ConvPlan("autotvm", wl, target, tb, th, tw, tci, tco, h_threads, oc_threads, False,
+                    "outermost", ("ci", "w", "kw", "kh", "co", "h"), True, True)
+    # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard the DMA and
+    # GEMM intrinsics cannot be injected under.
+    for name, outer, factor in (("oc_nthread", knobs["tile_co"][0], oc_threads),
+                                ("h_nthread", knobs["tile_h"][0], h_threads)):
+        if outer % factor:
+            raise CompileError("thread_split", f"{name}={factor} does not divide the outer "
+                                               f"tile loop of extent {outer}")
+    _check_capacity(plan)
+    return plan
+
+
+_PLANNERS = {"nestc": _plan_nestc, "autotvm": _plan_autotvm}
+
+
+def plan_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict) -> ConvPlan:
+    """Derive the schedule (raises :class:`CompileError` if the compiler refuses it)."""
+    workload.check_target(target)
+    return _PLANNERS[template](workload, target, knobs)
