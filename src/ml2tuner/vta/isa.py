@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+from numba import njit
 
 from .target import Target
 
@@ -105,32 +106,73 @@ def layout_for(target: Target) -> Layout:
     return Layout(mem, gemm, alu, header, uop, insn_bits, target.uop_bits)
 
 
-def _mask(width: int) -> np.uint64:
-    return np.uint64((1 << width) - 1)
+@cache
+def _tables(layout: Layout) -> tuple[np.ndarray, ...]:
+    """Layout as arrays for the compiled kernels: per family (mem, gemm, alu, header) the
+    column, bit offset, width and signedness of each field; and opcode -> family."""
+    families = (layout.mem, layout.gemm, layout.alu, layout.header)
+    most = max(len(f) for f in families)
+    cols = np.zeros((4, most), dtype=np.int64)
+    offsets = np.zeros((4, most), dtype=np.int64)
+    widths = np.zeros((4, most), dtype=np.int64)  # 0 marks an unused slot
+    signed = np.zeros((4, most), dtype=np.int64)
+    for f, fam in enumerate(families):
+        offset = 0
+        for k, (col, width) in enumerate(fam):
+            cols[f, k], offsets[f, k], widths[f, k] = col, offset, width
+            signed[f, k] = col in SIGNED_FIELDS
+            offset += width
+    family_of = np.full(8, 3, dtype=np.int64)
+    family_of[[OP_LOAD, OP_STORE, OP_GEMM, OP_ALU]] = (0, 0, 1, 2)
+    return cols, offsets, widths, signed, family_of
 
 
-def _put(words: np.ndarray, rows: np.ndarray, values: np.ndarray, offset: int, width: int) -> None:
-    """OR ``values`` (already masked, uint64) into bit ``offset`` of the given rows."""
-    word, bit = divmod(offset, 64)
-    words[rows, word] |= values << np.uint64(bit)
-    if bit + width > 64:  # straddles into the next word
-        words[rows, word + 1] |= values >> np.uint64(64 - bit)
+@njit(cache=True)
+def _encode_kernel(fields, n_words, cols, offsets, widths, signed, family_of):
+    n = fields.shape[0]
+    words = np.zeros((n, n_words), dtype=np.uint64)
+    overflows = 0
+    for r in range(n):
+        fam = family_of[fields[r, F_OPCODE] & 7]
+        for k in range(cols.shape[1]):
+            width = widths[fam, k]
+            if width == 0:
+                break
+            raw = fields[r, cols[fam, k]]
+            if signed[fam, k]:
+                lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+            else:
+                lo, hi = 0, (1 << width) - 1
+            if raw < lo or raw > hi:
+                overflows += 1
+            value = np.uint64(raw & ((1 << width) - 1))  # two's complement, then truncate
+            word, bit = offsets[fam, k] // 64, offsets[fam, k] % 64
+            words[r, word] |= value << np.uint64(bit)
+            if bit + width > 64:  # the field straddles two words
+                words[r, word + 1] |= value >> np.uint64(64 - bit)
+    return words, overflows
 
 
-def _get(words: np.ndarray, rows: np.ndarray, offset: int, width: int) -> np.ndarray:
-    word, bit = divmod(offset, 64)
-    value = words[rows, word] >> np.uint64(bit)
-    if bit + width > 64:
-        value |= words[rows, word + 1] << np.uint64(64 - bit)
-    return value & _mask(width)
-
-
-def _families(opcodes: np.ndarray, layout: Layout):
-    yield np.flatnonzero((opcodes == OP_LOAD) | (opcodes == OP_STORE)), layout.mem
-    yield np.flatnonzero(opcodes == OP_GEMM), layout.gemm
-    yield np.flatnonzero(opcodes == OP_ALU), layout.alu
-    other = ~np.isin(opcodes, (OP_LOAD, OP_STORE, OP_GEMM, OP_ALU))
-    yield np.flatnonzero(other), layout.header
+@njit(cache=True)
+def _decode_kernel(words, cols, offsets, widths, signed, family_of):
+    n = words.shape[0]
+    fields = np.zeros((n, NUM_FIELDS), dtype=np.int64)
+    for r in range(n):
+        fam = family_of[np.int64(words[r, 0] & np.uint64(7))]
+        for k in range(cols.shape[1]):
+            width = widths[fam, k]
+            if width == 0:
+                break
+            word, bit = offsets[fam, k] // 64, offsets[fam, k] % 64
+            value = words[r, word] >> np.uint64(bit)
+            if bit + width > 64:
+                value |= words[r, word + 1] << np.uint64(64 - bit)
+            value &= np.uint64((1 << width) - 1)
+            out = np.int64(value)
+            if signed[fam, k] and out >= (1 << (width - 1)):
+                out -= 1 << width
+            fields[r, cols[fam, k]] = out
+    return fields
 
 
 def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
@@ -139,43 +181,19 @@ def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     Returns ``(words, overflows)``: the ``uint64`` words and how many field values did not
     fit their width (they are stored wrapped, as a C bit-field assignment would).
     """
-    fields = np.asarray(fields, dtype=np.int64)
-    words = np.zeros((len(fields), layout.words), dtype=np.uint64)
-    overflows = 0
-    opcodes = fields[:, F_OPCODE] & 0x7
-    for rows, fam in _families(opcodes, layout):
-        if not len(rows):
-            continue
-        offset = 0
-        for col, width in fam:
-            raw = fields[rows, col]
-            if col in SIGNED_FIELDS:
-                lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-            else:
-                lo, hi = 0, (1 << width) - 1
-            overflows += int(np.count_nonzero((raw < lo) | (raw > hi)))
-            _put(words, rows, raw.astype(np.uint64) & _mask(width), offset, width)
-            offset += width
-    return words, overflows
+    fields = np.ascontiguousarray(fields, dtype=np.int64).reshape(-1, NUM_FIELDS)
+    words, overflows = _encode_kernel(fields, layout.words, *_tables(layout))
+    return words, int(overflows)
 
 
 def decode(words: np.ndarray, layout: Layout) -> np.ndarray:
     """Decode words into the ``(n, NUM_FIELDS)`` field array the hardware sees."""
-    words = np.asarray(words, dtype=np.uint64)
-    rows_all = np.arange(len(words))
-    fields = np.zeros((len(words), NUM_FIELDS), dtype=np.int64)
-    opcodes = _get(words, rows_all, 0, 3).astype(np.int64)
-    for rows, fam in _families(opcodes, layout):
-        if not len(rows):
-            continue
-        offset = 0
-        for col, width in fam:
-            value = _get(words, rows, offset, width).astype(np.int64)
-            if col in SIGNED_FIELDS:
-                value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
-            fields[rows, col] = value
-            offset += width
-    return fields
+    words = np.ascontiguousarray(words, dtype=np.uint64).reshape(-1, layout.words)
+    return _decode_kernel(words, *_tables(layout))
+
+
+def _mask(width: int) -> np.uint64:
+    return np.uint64((1 << width) - 1)
 
 
 def encode_uops(uops: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:

@@ -61,7 +61,12 @@ class StreamBuilder:
     def __init__(self, target: Target, *, verify_dep: bool) -> None:
         self.target = target
         self.verify_dep = verify_dep
-        self._rows: list[list[int]] = []
+        self._rows: list[list[int]] = []  # rows emitted one by one since the last block
+        self._blocks: list[np.ndarray] = []  # rows appended in bulk (replayed tile steps)
+        self._last = None  # the stream's last instruction (a list or a numpy row view)
+        self.tag = -1  # the emitter's current thread; recorded per row for replay
+        self._tags: list[int] = []
+        self.uop_version = 0  # changes whenever the uop SRAM contents change
         self._pending_prev = {LOAD_STAGE: 0, COMPUTE_STAGE: 0, STORE_STAGE: 0}
         self._pending_next = {LOAD_STAGE: 0, COMPUTE_STAGE: 0, STORE_STAGE: 0}
         self._kernels: dict[object, _Kernel] = {}
@@ -80,6 +85,8 @@ class StreamBuilder:
             row[isa.F_POP_NEXT] |= self._pending_next[stage]
             self._pending_prev[stage] = self._pending_next[stage] = 0
         self._rows.append(row)
+        self._tags.append(self.tag)
+        self._last = row
         return row
 
     def _noop(self, stage: int, *, push_prev=0, push_next=0, pop_prev=0, pop_next=0) -> None:
@@ -93,6 +100,8 @@ class StreamBuilder:
         row[isa.F_PUSH_PREV], row[isa.F_PUSH_NEXT] = push_prev, push_next
         row[isa.F_POP_PREV], row[isa.F_POP_NEXT] = pop_prev, pop_next
         self._rows.append(row)
+        self._tags.append(-1)  # a no-op moves nothing: never shifted on replay
+        self._last = row
         self.noops += 1
 
     def commit_pending_pop(self, stage: int) -> None:
@@ -112,8 +121,8 @@ class StreamBuilder:
         """``src`` signals ``dst`` after its last instruction so far."""
         self.commit_pending_pop(src)
         flag = _FLAG_PUSH_NEXT if src < dst else _FLAG_PUSH_PREV
-        if self._rows:
-            last = self._rows[-1]
+        last = self._last
+        if last is not None:
             if stage_of(last) == src and not last[flag]:
                 last[flag] = 1
                 return
@@ -162,6 +171,7 @@ class StreamBuilder:
             self._resident.clear()  # the runtime's uop cache starts over
             self._uop_top = 0
             self.uop_cache_resets += 1
+        self.uop_version += 1
         begin = self._uop_top
         self.mem(isa.OP_LOAD, isa.MEM_UOP, sram_base=begin, dram_base=kernel.dram_offset,
                  y_size=1, x_size=size, x_stride=size)
@@ -190,11 +200,51 @@ class StreamBuilder:
         self.dep_pop(STORE_STAGE, COMPUTE_STAGE)
         self.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
         self.commit_pending_pop(COMPUTE_STAGE)  # FINISH may not pop
-        self._rows.append([isa.OP_FINISH] + [0] * (isa.NUM_FIELDS - 1))
-        fields = np.array(self._rows, dtype=np.int64)
+        self._append([isa.OP_FINISH] + [0] * (isa.NUM_FIELDS - 1))
+        self._flush()
+        fields = (np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0])
         uops = (np.vstack(self._uop_chunks) if self._uop_chunks
                 else np.zeros((0, 3), dtype=np.int64))
         return fields, uops
+
+    # ---- replay of repeated tile steps ---------------------------------------------------
+    def _flush(self) -> None:
+        if self._rows:
+            self._blocks.append(np.array(self._rows, dtype=np.int64))
+            self._rows, self._tags = [], []
+            self._last = self._blocks[-1][-1]
+
+    def state(self) -> tuple:
+        """Everything that decides how the next calls turn into rows."""
+        last = self._last
+        last_key = None if last is None else (stage_of(last), int(last[_FLAG_PUSH_PREV]),
+                                              int(last[_FLAG_PUSH_NEXT]))
+        return (tuple(self._pending_prev.values()), tuple(self._pending_next.values()),
+                last_key, self.uop_version)
+
+    def mark(self) -> int:
+        """Start recording: rows emitted from here on can be read back with :meth:`since`."""
+        self._flush()
+        return 0
+
+    def since(self, mark: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and their thread tags emitted since :meth:`mark` (a copy)."""
+        return (np.array(self._rows[mark:], dtype=np.int64),
+                np.array(self._tags[mark:], dtype=np.int64))
+
+    def replay(self, rows: np.ndarray, end_state: tuple) -> None:
+        """Append ``rows`` as if the calls that produced them had been made again.
+
+        Only valid when :meth:`state` equals the state the rows were recorded from; the
+        builder then ends in ``end_state`` (the recorded state after them).
+        """
+        self._flush()
+        self._blocks.append(rows)
+        self._last = rows[-1]
+        prev, nxt = end_state[0], end_state[1]
+        for stage, p, n in zip((LOAD_STAGE, COMPUTE_STAGE, STORE_STAGE), prev, nxt,
+                               strict=True):
+            self._pending_prev[stage], self._pending_next[stage] = p, n
 
     @property
     def uop_dram_size(self) -> int:

@@ -13,6 +13,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 __all__ = ["Target", "TargetError", "PRESETS", "get_target", "parse_model_string"]
 
@@ -71,85 +72,85 @@ class Target:
                 raise TargetError(f"{self.name}: buffer too small for one element ({depth})")
 
     # ---- element sizes (bytes) -------------------------------------------------------
-    @property
+    @cached_property
     def batch(self) -> int:
         return 1 << self.log_batch
 
-    @property
+    @cached_property
     def block(self) -> int:
         return 1 << self.log_block
 
-    @property
+    @cached_property
     def inp_elem_bytes(self) -> int:
         return self.batch * self.block * (1 << self.log_inp_width) // 8
 
-    @property
+    @cached_property
     def wgt_elem_bytes(self) -> int:
         return self.block * self.block * (1 << self.log_wgt_width) // 8
 
-    @property
+    @cached_property
     def acc_elem_bytes(self) -> int:
         return self.batch * self.block * (1 << self.log_acc_width) // 8
 
-    @property
+    @cached_property
     def out_elem_bytes(self) -> int:
         # OUT_WIDTH equals INP_WIDTH in VTA.
         return self.batch * self.block * (1 << self.log_inp_width) // 8
 
-    @property
+    @cached_property
     def uop_bits(self) -> int:
         """Micro-op word width: the three index fields, rounded up to a power of two ≥ 32."""
         need = self.log_acc_depth + self.log_inp_depth + self.log_wgt_depth
         return max(32, 1 << math.ceil(math.log2(need)))
 
-    @property
+    @cached_property
     def uop_elem_bytes(self) -> int:
         return self.uop_bits // 8
 
     # ---- SRAM depths (elements) --------------------------------------------------------
-    @property
+    @cached_property
     def inp_depth(self) -> int:
         return (1 << self.log_inp_buff_size) // self.inp_elem_bytes
 
-    @property
+    @cached_property
     def wgt_depth(self) -> int:
         return (1 << self.log_wgt_buff_size) // self.wgt_elem_bytes
 
-    @property
+    @cached_property
     def acc_depth(self) -> int:
         return (1 << self.log_acc_buff_size) // self.acc_elem_bytes
 
-    @property
+    @cached_property
     def out_depth(self) -> int:
         # OUT buffer shares ACC's indexing (LOG_OUT_BUFF_SIZE = ACC - ACC_WIDTH + OUT_WIDTH).
         return self.acc_depth
 
-    @property
+    @cached_property
     def uop_depth(self) -> int:
         return (1 << self.log_uop_buff_size) // self.uop_elem_bytes
 
-    @property
+    @cached_property
     def log_inp_depth(self) -> int:
         return _log2_floor(self.inp_depth)
 
-    @property
+    @cached_property
     def log_wgt_depth(self) -> int:
         return _log2_floor(self.wgt_depth)
 
-    @property
+    @cached_property
     def log_acc_depth(self) -> int:
         return _log2_floor(self.acc_depth)
 
-    @property
+    @cached_property
     def log_uop_depth(self) -> int:
         return _log2_floor(self.uop_depth)
 
     # ---- throughput ------------------------------------------------------------------
-    @property
+    @cached_property
     def bus_bytes(self) -> int:
         return self.axi_bits // 8
 
-    @property
+    @cached_property
     def macs_per_gemm_op(self) -> int:
         return self.batch * self.block * self.block
 

@@ -1,0 +1,409 @@
+"""The numba kernel of the timing simulator (the fast twin of ``sim.simulate_reference``).
+
+Everything is flat ``int64`` arrays and scalars so the whole run is one compiled call. The
+rules are those of ``docs/timing-model.md``; ``tests/vta/test_sim.py`` holds this kernel equal
+to the plain reference in ``sim.py`` field by field.
+
+The helpers are closures inside :func:`run` on purpose: numba inlines closures and lets them
+use the kernel's arrays directly, while every array passed as an argument to a jitted helper
+costs an atomic reference-count pair per call (measured: about twice as slow overall).
+
+Two shortcuts differ from the reference in form, not in result:
+
+* a multi-row DMA is computed in closed form: once a module's first request has the bus,
+  each later request of the same instruction is issued after the previous one is done, which
+  is after the bus is free again, so it never waits (the latency is non-negative);
+* the uop-window statistics (max indices, hazards) are cached per ``(uop_bgn, uop_end)`` and
+  invalidated by every ``LOAD UOP``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .isa import (
+    F_DRAM_BASE,
+    F_DST_IN,
+    F_DST_OUT,
+    F_ITER_IN,
+    F_ITER_OUT,
+    F_MEM_TYPE,
+    F_OPCODE,
+    F_POP_NEXT,
+    F_POP_PREV,
+    F_PUSH_NEXT,
+    F_PUSH_PREV,
+    F_RESET,
+    F_SRAM_BASE,
+    F_SRC_IN,
+    F_SRC_OUT,
+    F_UOP_BGN,
+    F_UOP_END,
+    F_USE_IMM,
+    F_WGT_IN,
+    F_WGT_OUT,
+    F_X_PAD0,
+    F_X_PAD1,
+    F_X_SIZE,
+    F_X_STRIDE,
+    F_Y_PAD0,
+    F_Y_PAD1,
+    F_Y_SIZE,
+    MEM_ACC,
+    MEM_INP,
+    MEM_OUT,
+    MEM_UOP,
+    MEM_WGT,
+    OP_ALU,
+    OP_FINISH,
+    OP_GEMM,
+    OP_LOAD,
+    OP_STORE,
+    U_DST,
+    U_SRC,
+    U_WGT,
+)
+
+__all__ = ["COUNTER_NAMES", "NUM_PARAMS", "run"]
+
+COUNTER_NAMES = (
+    "inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes", "uop_load_nbytes",
+    "out_store_nbytes", "gemm_counter", "reset_counter", "alu_counter",
+    "insn_count", "load_insns", "compute_insns", "store_insns", "fetch_bytes",
+    "load_busy", "load_stall", "compute_busy", "compute_stall", "store_busy", "store_stall",
+    "fetch_busy", "fetch_stall", "dram_busy", "pad_cycles")
+(C_INP_NBYTES, C_WGT_NBYTES, C_ACC_NBYTES, C_UOP_NBYTES, C_OUT_NBYTES, C_GEMM, C_RESET, C_ALU,
+ C_INSNS, C_LOAD_INSNS, C_COMPUTE_INSNS, C_STORE_INSNS, C_FETCH_BYTES,
+ C_LOAD_BUSY, C_LOAD_STALL, C_COMPUTE_BUSY, C_COMPUTE_STALL, C_STORE_BUSY, C_STORE_STALL,
+ C_FETCH_BUSY, C_FETCH_STALL, C_DRAM_BUSY, C_PAD_CYCLES) = range(len(COUNTER_NAMES))
+
+# A flag column is F_POP_PREV/F_PUSH_PREV + flag, flag 0 = prev, 1 = next.
+assert F_POP_NEXT == F_POP_PREV + 1 and F_PUSH_NEXT == F_PUSH_PREV + 1
+Q_LOAD, Q_COMPUTE, Q_STORE = 0, 1, 2  # modules (and their command queues)
+L2C, C2L, C2S, S2C = 0, 1, 2, 3  # dependency-token FIFOs
+NO_FIFO = -1
+# FIFO popped / pushed by module q for its (prev, next) flag; NO_FIFO: the flag is ignored.
+POP_FIFO = np.array([[NO_FIFO, C2L], [L2C, S2C], [C2S, NO_FIFO]], dtype=np.int64)
+PUSH_FIFO = np.array([[NO_FIFO, L2C], [C2L, C2S], [S2C, NO_FIFO]], dtype=np.int64)
+PRODUCER = np.array([Q_LOAD, Q_COMPUTE, Q_COMPUTE, Q_STORE], dtype=np.int64)
+BUSY = np.array([C_LOAD_BUSY, C_COMPUTE_BUSY, C_STORE_BUSY], dtype=np.int64)
+STALL = np.array([C_LOAD_STALL, C_COMPUTE_STALL, C_STORE_STALL], dtype=np.int64)
+INSNS = np.array([C_LOAD_INSNS, C_COMPUTE_INSNS, C_STORE_INSNS], dtype=np.int64)
+
+MAX_BURST_BEATS = 256  # AXI4 burst length limit
+NEVER = np.int64(1) << np.int64(62)
+CACHE_SLOTS = 256  # uop-window cache (a power of two)
+K_HAZARDS, K_OVERRUNS, K_OOB = 0, 1, 2  # checks reported beside the counters
+S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
+# The kernel's parameter vector (one array keeps the per-call dispatch cheap); the last three
+# blocks hold one entry per memory id.
+(P_CMD_DEPTH, P_DEP_DEPTH, P_LATENCY, P_OVERHEAD, P_RMW, P_BUS_BYTES, P_INSN_BYTES,
+ P_MAX_CYCLES) = range(8)
+P_DEPTHS, P_ELEM_BYTES, P_DRAM_ELEMS = 8, 13, 18
+NUM_PARAMS = 23
+# Uop-window statistics: max dst, max src, max wgt, GEMM hazard, ALU hazard.
+W_DST, W_SRC, W_WGT, W_GEMM_HAZARD, W_ALU_HAZARD = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def _route(opcode, mem_type):
+    if opcode == OP_STORE:
+        return Q_STORE
+    if opcode == OP_LOAD and (mem_type == MEM_INP or mem_type == MEM_WGT):
+        return Q_LOAD
+    return Q_COMPUTE
+
+
+@njit(cache=True)
+def _reach(base, factor_out, factor_in, iter_out, iter_in):
+    """The largest un-wrapped index a loop nest forms from ``base``."""
+    return base + (iter_out - 1) * factor_out + (iter_in - 1) * factor_in
+
+
+@njit(cache=True)
+def run(fields, uops, params):
+    """Simulate; returns ``(cycles, finished, deadlock, timed_out, hazards, overruns, oob,
+    counters)`` with ``counters`` ordered as :data:`COUNTER_NAMES`.
+
+    ``params`` is the ``int64`` vector described by the ``P_*`` indices.
+    """
+    cmd_depth, dep_depth = params[P_CMD_DEPTH], params[P_DEP_DEPTH]
+    latency, overhead, rmw = params[P_LATENCY], params[P_OVERHEAD], params[P_RMW]
+    bus_bytes, insn_bytes = params[P_BUS_BYTES], params[P_INSN_BYTES]
+    max_cycles = params[P_MAX_CYCLES]
+    depths = params[P_DEPTHS:P_DEPTHS + 5]  # by memory id
+    elem_bytes = params[P_ELEM_BYTES:P_ELEM_BYTES + 5]
+    dram_elems = params[P_DRAM_ELEMS:P_DRAM_ELEMS + 5]
+    n = fields.shape[0]
+    counters = np.zeros(len(COUNTER_NAMES), np.int64)
+    checks = np.zeros(3, np.int64)
+    state = np.zeros(2, np.int64)
+    uop_depth, acc_depth = depths[MEM_UOP], depths[MEM_ACC]
+    # Uop SRAM: rows never loaded read as zero; a bitmap avoids clearing the whole SRAM per
+    # call (it dominated the cost of short streams).
+    uop_sram = np.empty((uop_depth, 3), np.int64)
+    uop_loaded = np.zeros(uop_depth, np.uint8)
+    cache_key = np.zeros((CACHE_SLOTS, 3), np.int64)  # uop_bgn, uop_end, generation + 1
+    cache_val = np.zeros((CACHE_SLOTS, 5), np.int64)  # W_* columns
+
+    # Command queues: queue q holds instructions qinsn[qoff[q]:qoff[q + 1]] in stream order.
+    queue_of = np.empty(n, np.int64)
+    pop_mask = np.zeros(n, np.int64)  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
+    push_mask = np.zeros(n, np.int64)  # the same for pushes
+    qoff = np.zeros(4, np.int64)
+    for i in range(n):
+        q = _route(fields[i, F_OPCODE], fields[i, F_MEM_TYPE])
+        queue_of[i] = q
+        qoff[q + 1] += 1
+        for flag in range(2):
+            if POP_FIFO[q, flag] != NO_FIFO and fields[i, F_POP_PREV + flag] != 0:
+                pop_mask[i] |= 1 << flag
+            if PUSH_FIFO[q, flag] != NO_FIFO and fields[i, F_PUSH_PREV + flag] != 0:
+                push_mask[i] |= 1 << flag
+    for q in range(3):
+        qoff[q + 1] += qoff[q]
+    qinsn = np.empty(n, np.int64)
+    fill = qoff[:3].copy()
+    for i in range(n):
+        qinsn[fill[queue_of[i]]] = i
+        fill[queue_of[i]] += 1
+    dispatch_time = np.zeros(n, np.int64)  # by queue position
+    start_time = np.zeros(n, np.int64)  # by queue position
+    dispatched = np.zeros(3, np.int64)
+    head = np.zeros(3, np.int64)
+    module_free = np.zeros(3, np.int64)
+    pending = np.zeros(3, np.int64)  # bit 0: push_prev, bit 1: push_next still to push
+    push_time = np.zeros(3, np.int64)
+    capacity = max(dep_depth, 1)  # ring size; a depth of 0 blocks every push
+    fifo_time = np.zeros((4, capacity), np.int64)
+    fifo_head = np.zeros(4, np.int64)
+    fifo_count = np.zeros(4, np.int64)
+
+    def dma(t, rows, row_bytes):
+        """``rows`` back-to-back transfers of ``row_bytes`` issued at ``t``; returns done."""
+        beats_row = (row_bytes + bus_bytes - 1) // bus_bytes
+        requests_row = (beats_row + MAX_BURST_BEATS - 1) // MAX_BURST_BEATS
+        done = max(t, state[S_BUS_FREE]) + rows * (requests_row * latency + beats_row)
+        state[S_BUS_FREE] = done - latency
+        counters[C_DRAM_BUSY] += rows * beats_row
+        return done
+
+    def uop_at(index, col):
+        row = index % uop_depth
+        return uop_sram[row, col] if uop_loaded[row] else 0
+
+    def has_repeat(bgn, count, window):
+        for k in range(1, count):
+            dst = uop_at(bgn + k, U_DST) % acc_depth
+            for dist in range(1, min(window, k) + 1):
+                if uop_at(bgn + k - dist, U_DST) % acc_depth == dst:
+                    return 1
+        return 0
+
+    def window_stats(bgn, end):
+        """The cache row of uop SRAM ``[bgn, end)``, (re)computed if stale."""
+        slot = bgn & (CACHE_SLOTS - 1)
+        generation = state[S_GENERATION]
+        if (cache_key[slot, 0] == bgn and cache_key[slot, 1] == end
+                and cache_key[slot, 2] == generation + 1):
+            return slot
+        best_dst, best_src, best_wgt = 0, 0, 0
+        for k in range(bgn, end):
+            best_dst = max(best_dst, uop_at(k, U_DST))
+            best_src = max(best_src, uop_at(k, U_SRC))
+            best_wgt = max(best_wgt, uop_at(k, U_WGT))
+        cache_val[slot, W_DST], cache_val[slot, W_SRC] = best_dst, best_src
+        cache_val[slot, W_WGT] = best_wgt
+        cache_val[slot, W_GEMM_HAZARD] = has_repeat(bgn, end - bgn, rmw - 1)
+        cache_val[slot, W_ALU_HAZARD] = has_repeat(bgn, end - bgn, rmw // 2)
+        cache_key[slot, 0], cache_key[slot, 1], cache_key[slot, 2] = bgn, end, generation + 1
+        return slot
+
+    def gemm_alu(i):
+        """Counters and checks of GEMM/ALU ``i``; returns its duration without the overhead."""
+        is_gemm = fields[i, F_OPCODE] == OP_GEMM
+        bgn, end = fields[i, F_UOP_BGN], fields[i, F_UOP_END]
+        count = max(0, end - bgn)
+        io, ii = fields[i, F_ITER_OUT], fields[i, F_ITER_IN]
+        passes = io * ii
+        reset = fields[i, F_RESET] != 0
+        counters[C_GEMM if is_gemm and not reset else C_RESET if is_gemm else C_ALU] += (
+            passes * count)
+        if count == 0 or passes == 0:
+            return 0
+        slot = window_stats(bgn, end)
+        dst_reach = _reach(cache_val[slot, W_DST], fields[i, F_DST_OUT], fields[i, F_DST_IN],
+                           io, ii)
+        src_reach = _reach(cache_val[slot, W_SRC], fields[i, F_SRC_OUT], fields[i, F_SRC_IN],
+                           io, ii)
+        overrun = end > uop_depth or dst_reach >= acc_depth
+        if is_gemm:
+            wgt_reach = _reach(cache_val[slot, W_WGT], fields[i, F_WGT_OUT],
+                               fields[i, F_WGT_IN], io, ii)
+            overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
+            checks[K_HAZARDS] += not reset and cache_val[slot, W_GEMM_HAZARD] != 0
+        else:
+            overrun = overrun or (fields[i, F_USE_IMM] == 0 and src_reach >= acc_depth)
+            checks[K_HAZARDS] += not reset and cache_val[slot, W_ALU_HAZARD] != 0
+        checks[K_OVERRUNS] += overrun
+        return passes * ((count if is_gemm else 2 * count) + rmw - 1)
+
+    def load_uop(i, t):
+        x, sram, dram = fields[i, F_X_SIZE], fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE]
+        counters[C_UOP_NBYTES] += x * elem_bytes[MEM_UOP]
+        readable = min(dram_elems[MEM_UOP], uops.shape[0])  # DRAM outside reads as zeros
+        row = sram % uop_depth
+        for k in range(x):
+            for col in range(3):
+                uop_sram[row, col] = uops[dram + k, col] if dram + k < readable else 0
+            uop_loaded[row] = 1
+            row = row + 1 if row + 1 < uop_depth else 0
+        state[S_GENERATION] += 1
+        checks[K_OVERRUNS] += sram + x > uop_depth
+        checks[K_OOB] += dram + x > dram_elems[MEM_UOP]
+        return dma(t, 1, x * elem_bytes[MEM_UOP])
+
+    def load_or_store(i, t, mem):
+        """A 2-D LOAD (INP with padding, WGT, ACC) or STORE (mem = MEM_OUT) from ``t``."""
+        x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
+        sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
+        counter = (C_INP_NBYTES if mem == MEM_INP else C_WGT_NBYTES if mem == MEM_WGT
+                   else C_ACC_NBYTES if mem == MEM_ACC else C_OUT_NBYTES)
+        counters[counter] += x * y * elem_bytes[mem]
+        y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # only the INP load honours padding
+        if mem == MEM_INP:
+            y_pad0, y_pad1 = fields[i, F_Y_PAD0], fields[i, F_Y_PAD1]
+            x_pad0, x_pad1 = fields[i, F_X_PAD0], fields[i, F_X_PAD1]
+        width = x_pad0 + x + x_pad1
+        pad = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero element per cycle
+        counters[C_PAD_CYCLES] += pad
+        checks[K_OVERRUNS] += sram + (y_pad0 + y + y_pad1) * width > depths[mem]
+        checks[K_OOB] += dram + (y - 1) * stride + x > dram_elems[mem]
+        return dma(t + pad, y, x * elem_bytes[mem])
+
+    def execute(i, start):
+        """Side effects and end time of instruction ``i`` started at ``start``."""
+        op, mem = fields[i, F_OPCODE], fields[i, F_MEM_TYPE]
+        t = start + overhead
+        moves = fields[i, F_X_SIZE] != 0 and fields[i, F_Y_SIZE] != 0
+        if op == OP_GEMM or op == OP_ALU:
+            return t + gemm_alu(i)
+        if op == OP_LOAD and mem == MEM_UOP:
+            return load_uop(i, t) if fields[i, F_X_SIZE] != 0 else t
+        if op == OP_LOAD and (mem == MEM_INP or mem == MEM_WGT or mem == MEM_ACC):
+            return load_or_store(i, t, mem) if moves else t
+        if op == OP_STORE:
+            return load_or_store(i, t, MEM_OUT) if moves else t
+        return t  # FINISH, a LOAD of another memory, unknown opcodes
+
+    def blocked_on(q):
+        """The FIFO module ``q`` waits to push into (its first pending flag), or NO_FIFO."""
+        for flag in range(2):
+            if pending[q] & (1 << flag):
+                return PUSH_FIFO[q, flag]
+        return NO_FIFO
+
+    def push_pending(q):
+        """Push module ``q``'s pending tokens in flag order; returns False while blocked."""
+        for flag in range(2):
+            if not pending[q] & (1 << flag):
+                continue
+            fifo = PUSH_FIFO[q, flag]
+            if fifo_count[fifo] >= dep_depth:
+                return False
+            slot = fifo_head[fifo] + fifo_count[fifo]
+            fifo_time[fifo, slot - capacity if slot >= capacity else slot] = push_time[q]
+            fifo_count[fifo] += 1
+            pending[q] &= ~(1 << flag)
+        return True
+
+    burst = max(1, (MAX_BURST_BEATS * bus_bytes) // insn_bytes)
+    fetch_next, burst_end, fetch_free = 0, 0, 0
+    reached = 0
+    while True:
+        # The feasible action with the smallest start time (ties: fetch, load, compute, store).
+        best, best_t = -2, NEVER
+        if fetch_next < n:
+            t = NEVER
+            if fetch_next == burst_end:
+                t = fetch_free
+            else:
+                q = queue_of[fetch_next]
+                k = dispatched[q] - cmd_depth  # queue position whose start frees the room
+                if k < 0:
+                    t = fetch_free
+                elif k < head[q]:
+                    t = max(fetch_free, start_time[qoff[q] + k])
+            if t < best_t:
+                best, best_t = -1, t
+        for q in range(3):
+            h = head[q]
+            if h >= dispatched[q] or pending[q] != 0:
+                continue
+            pos = qoff[q] + h
+            i = qinsn[pos]
+            t = max(module_free[q], dispatch_time[pos])
+            for flag in range(2):
+                if pop_mask[i] & (1 << flag):
+                    fifo = POP_FIFO[q, flag]
+                    if fifo_count[fifo] == 0:
+                        t = NEVER
+                        break
+                    t = max(t, fifo_time[fifo, fifo_head[fifo]])
+            if t < best_t:
+                best, best_t = q, t
+        if best == -2:
+            return reached, False, True, False, checks[0], checks[1], checks[2], counters
+        if best_t > max_cycles:
+            return max_cycles, False, False, True, checks[0], checks[1], checks[2], counters
+        if best == -1 and fetch_next == burst_end:  # request the next burst
+            count = min(burst, n - fetch_next)
+            counters[C_FETCH_BYTES] += count * insn_bytes
+            done = dma(best_t, 1, count * insn_bytes)
+            counters[C_FETCH_BUSY] += done - best_t
+            burst_end += count
+            fetch_free = done
+            reached = max(reached, done)
+            continue
+        if best == -1:  # dispatch one instruction
+            q = queue_of[fetch_next]
+            dispatch_time[qoff[q] + dispatched[q]] = best_t
+            dispatched[q] += 1
+            counters[C_FETCH_STALL] += best_t - fetch_free
+            counters[C_FETCH_BUSY] += 1
+            fetch_free = best_t + 1
+            fetch_next += 1
+            reached = max(reached, fetch_free)
+            continue
+        q = best
+        pos = qoff[q] + head[q]
+        i = qinsn[pos]
+        counters[STALL[q]] += best_t - max(module_free[q], dispatch_time[pos])
+        start_time[pos] = best_t
+        head[q] += 1
+        for flag in range(2):
+            if not pop_mask[i] & (1 << flag):
+                continue
+            fifo = POP_FIFO[q, flag]
+            fifo_head[fifo] = fifo_head[fifo] + 1 if fifo_head[fifo] + 1 < capacity else 0
+            fifo_count[fifo] -= 1
+            producer = PRODUCER[fifo]
+            if blocked_on(producer) == fifo:  # the blocked producer pushes now
+                push_time[producer] = max(push_time[producer], best_t)
+                if push_pending(producer):
+                    module_free[producer] = push_time[producer]
+                    reached = max(reached, push_time[producer])
+        end = execute(i, best_t)
+        counters[BUSY[q]] += end - best_t
+        counters[INSNS[q]] += 1
+        counters[C_INSNS] += 1
+        reached = max(reached, end)
+        if fields[i, F_OPCODE] == OP_FINISH and q == Q_COMPUTE:
+            if end > max_cycles:
+                return max_cycles, False, False, True, checks[0], checks[1], checks[2], counters
+            return end, True, False, False, checks[0], checks[1], checks[2], counters
+        push_time[q] = end
+        pending[q] = push_mask[i]
+        if push_pending(q):
+            module_free[q] = end
