@@ -202,18 +202,21 @@ class _Emitter:
 
     def gemm(self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int,
              ci0: int) -> None:
-        # Only resident weights make the kernel depend on the channel offsets.
-        memo = (t, bi, nco, nh, nw, nci, (co0, ci0) if self.plan.weight_resident else None)
-        entry = self._gemm_memo.get(memo)
+        # The nest depends on the tile shape only; with resident weights the kernel's weight
+        # base moves with the channel offsets, which makes it a different kernel.
+        shape = (t, bi, nco, nh, nw, nci)
+        entry = self._gemm_memo.get(shape)
         if entry is None:
-            loops, base = self.gemm_loops(t, bi, nco, nh, nw, nci, co0, ci0)
+            loops, base = self.gemm_loops(t, bi, nco, nh, nw, nci, 0, 0)
             folded, unrolled = fold_loops(loops, self.plan.fold_rule)
             if self.gemm_shape is None:
                 self.gemm_shape = (folded, unrolled)
-            entry = (len(self._gemm_memo) + len(self._acc_memo),
-                     partial(_kernel, unrolled, base), *_iters(folded))
-            self._gemm_memo[memo] = entry
-        self.rt.gemm(*entry)
+            entry = (len(self._gemm_memo), _kernel(unrolled, (0, 0, 0)), base, *_iters(folded))
+            self._gemm_memo[shape] = entry
+        shape_id, offsets, base, iters, factors = entry
+        if self.plan.weight_resident:
+            base = (base[0], base[1], base[2] + (co0 * self.ic_b + ci0) * self.wl.kernel ** 2)
+        self.rt.gemm(("gemm", shape_id, base), partial(np.add, offsets, base), iters, factors)
 
     def _acc_kernel(self, kind: str, t: int, nb: int, nco: int, nh: int, nw: int):
         """Uop kernel over the accumulator tile, for the reset GEMM or the epilogue ALU."""
@@ -232,9 +235,8 @@ class _Emitter:
             size = 1
             for loop in unrolled:
                 size *= loop.extent
-            # Kernel keys are small ints: unique per memo entry, cheap to hash.
-            entry = (len(self._gemm_memo) + len(self._acc_memo), partial(_kernel, unrolled, base),
-                     iters, factors, size)
+            entry = ((kind, len(self._acc_memo)), partial(_kernel, unrolled, base), iters,
+                     factors, size)
             self._acc_memo[memo] = entry
         return entry
 

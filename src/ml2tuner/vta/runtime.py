@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -210,7 +211,9 @@ class StreamBuilder:
     # ---- replay of repeated tile steps ---------------------------------------------------
     def _flush(self) -> None:
         if self._rows:
-            self._blocks.append(np.array(self._rows, dtype=np.int64))
+            flat = np.fromiter(chain.from_iterable(self._rows), dtype=np.int64,
+                               count=len(self._rows) * isa.NUM_FIELDS)
+            self._blocks.append(flat.reshape(-1, isa.NUM_FIELDS))
             self._rows, self._tags = [], []
             self._last = self._blocks[-1][-1]
 
@@ -229,8 +232,10 @@ class StreamBuilder:
 
     def since(self, mark: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows and their thread tags emitted since :meth:`mark` (a copy)."""
-        return (np.array(self._rows[mark:], dtype=np.int64),
-                np.array(self._tags[mark:], dtype=np.int64))
+        rows = self._rows[mark:]
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64,
+                           count=len(rows) * isa.NUM_FIELDS)
+        return flat.reshape(-1, isa.NUM_FIELDS), np.array(self._tags[mark:], dtype=np.int64)
 
     def replay(self, rows: np.ndarray, end_state: tuple) -> None:
         """Append ``rows`` as if the calls that produced them had been made again.
