@@ -1,0 +1,119 @@
+# Helpers of the rules: configuration, wildcard constraints, paths and resources.
+# Named functions only; the logic they call lives in the ml2tuner package.
+
+import math
+import os
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# The workflow runs the ml2tuner of its own checkout: here, in every job, and inside a
+# --sdm conda environment (which holds the dependencies, not the package).
+PACKAGE_SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, PACKAGE_SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [PACKAGE_SRC, os.environ.get("PYTHONPATH")])
+)
+
+
+envvars:
+    "PYTHONPATH",
+
+
+from ml2tuner.workflow.config import SCHEMA_PATH, ConfigError, load_config, normalize_config
+
+try:  # a bad value stops here, in one line naming the key, the value and what is allowed
+    config.update(normalize_config(config))  # defaults; typed numbers from --config
+    WF = load_config(config)
+except ConfigError as exc:
+    sys.exit(f"ml2tuner: config error: {exc}")
+validate(config, str(SCHEMA_PATH))  # the same schema, checked the Snakemake way too
+
+UNIT_WC = "{target}/{layer}/{template}"
+UNIT = f"results/{UNIT_WC}"  # one folder of tables per target x layer x template
+
+
+def _alternatives(names):
+    return "|".join(re.escape(str(name)) for name in names)
+
+
+wildcard_constraints:
+    target=_alternatives(WF.targets),
+    layer=_alternatives(WF.layers),
+    template=_alternatives(WF.templates),
+    strategy=_alternatives(WF.strategies),
+    seed=r"\d+",
+    shard=r"\d+",
+
+
+def unit_of(wildcards):
+    """The configured target x layer x template of a job."""
+    return WF.unit(wildcards.target, wildcards.layer, wildcards.template)
+
+
+def unit_section(wildcards):
+    """Config section of the unit's tables (a params entry, so a change re-runs them)."""
+    return unit_of(wildcards).section()
+
+
+def shard_bounds(wildcards):
+    """[start, stop) config_id range of one simulation shard."""
+    return list(WF.shard_bounds(unit_of(wildcards))[int(wildcards.shard)])
+
+
+def measured_shards(wildcards):
+    """Every shard table of a unit (one per shard_size configurations)."""
+    n_shards = len(WF.shard_bounds(unit_of(wildcards)))
+    return expand(f"{UNIT}/measured/shard{{shard}}.parquet", target=wildcards.target,
+                  layer=wildcards.layer, template=wildcards.template, shard=range(n_shards))
+
+
+def model_settings(wildcards):
+    return WF.model.as_dict()
+
+
+def model_seed(wildcards):
+    return WF.model.seed
+
+
+def strategy_settings(wildcards):
+    return WF.strategy_settings(wildcards.strategy)
+
+
+def _unit_paths(pattern):
+    return [pattern.format(target=u.target.name, layer=u.workload.name, template=u.template)
+            for u in WF.units()]
+
+
+def all_measured(wildcards):
+    return _unit_paths(f"{UNIT}/measured.parquet")
+
+
+def all_metrics(wildcards):
+    return _unit_paths(f"{UNIT}/models/metrics.parquet")
+
+
+def all_tuning_runs(wildcards):
+    return [path for strategy in WF.strategies for seed in WF.seeds
+            for path in _unit_paths(f"{UNIT}/tuning/{strategy}/seed{seed}.parquet")]
+
+
+def final_outputs():
+    return ["results/report/summary.md"]
+
+
+# ---- resources (runtime in minutes; generous for cluster queues) -------------------------
+
+def _minutes(n_configs, seconds_each):
+    return max(10, math.ceil(n_configs * seconds_each / 60))
+
+
+def compile_runtime(wildcards):
+    return _minutes(unit_of(wildcards).space_size(), 0.02)
+
+
+def simulate_runtime(wildcards):
+    start, stop = shard_bounds(wildcards)
+    return _minutes(stop - start, 0.04)

@@ -1,0 +1,25 @@
+# One tuning run per strategy and seed, replayed on measured.parquet
+# (ml2tuner.stages.tune; every strategy but random is a placeholder until ml2tuner.tuners lands).
+rule tune:
+    input:
+        space=f"{UNIT}/space.parquet",
+        compiled=f"{UNIT}/compiled.parquet",
+        measured=f"{UNIT}/measured.parquet",
+        models=f"{UNIT}/models/metrics.parquet",
+    output:
+        trials=f"{UNIT}/tuning/{{strategy}}/seed{{seed}}.parquet",
+    params:
+        budget=WF.budget,
+        settings=strategy_settings,
+    log:
+        f"logs/tune/{UNIT_WC}/{{strategy}}/seed{{seed}}.log",
+    benchmark:
+        f"benchmarks/tune/{UNIT_WC}/{{strategy}}/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/ml2tuner.yaml"
+    script:
+        "../scripts/tune.py"

@@ -1,0 +1,9 @@
+"""rules/report.smk (report) → ml2tuner.stages.run_report."""
+
+from pathlib import Path
+
+from ml2tuner.stages import run_report
+from ml2tuner.workflow import log_to
+
+log_to(snakemake.log[0])
+run_report(Path(snakemake.input.spaces).parent, snakemake.output.summary)

@@ -1,0 +1,93 @@
+"""Column specs of every table (the contract of ``docs/artifacts.md``, as data).
+
+Each spec is a list of ``(name, type)`` with type ``int64``, ``float64``, ``string`` or ``bool``;
+:func:`ml2tuner.workflow.tables.write_table` casts to it, the tests compare the docs with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..space.templates import get_template
+from ..vta.target import Target
+from ..vta.workload import Conv2D
+from .tables import Column
+
+__all__ = ["HIDDEN_STRING_FEATURES", "flatten_knobs", "space_columns", "compiled_columns",
+           "measured_columns", "METRICS_COLUMNS", "TUNING_COLUMNS", "RUNS_COLUMNS",
+           "STRATEGIES_COLUMNS", "SPACES_COLUMNS", "MODELS_COLUMNS", "STATUS_COUNT_COLUMNS"]
+
+# Hidden features that are categorical (strings); every other one is float64.
+HIDDEN_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
+
+
+def flatten_knobs(knobs: dict[str, Any]) -> dict[str, int]:
+    """Knob columns of a configuration: ``[outer, inner]`` splits become two columns."""
+    flat: dict[str, int] = {}
+    for name, value in knobs.items():
+        if isinstance(value, (list, tuple)):
+            outer, inner = value
+            flat[f"{name}_outer"], flat[f"{name}_inner"] = int(outer), int(inner)
+        else:
+            flat[name] = int(value)
+    return flat
+
+
+def space_columns(template: str, workload: Conv2D, target: Target) -> list[Column]:
+    tpl = get_template(template)
+    example = {name: values[0] for name, values in tpl.knob_values(workload, target).items()}
+    return [("config_id", "int64"), ("knobs_json", "string")] + [
+        (name, "int64") for name in flatten_knobs(example)]
+
+
+def compiled_columns() -> list[Column]:
+    from ..vta.compiler import HIDDEN_FEATURES
+
+    return [("config_id", "int64"), ("compile_status", "string"), ("error_kind", "string"),
+            ("message", "string")] + [
+        (f"h_{name}", "string" if name in HIDDEN_STRING_FEATURES else "float64")
+        for name in HIDDEN_FEATURES]
+
+
+def measured_columns() -> list[Column]:
+    from ..vta.sim import COUNTER_NAMES
+
+    return [("config_id", "int64"), ("status", "string"), ("error_no", "int64"),
+            ("error_kind", "string"), ("message", "string"), ("cycles", "int64"),
+            ("latency_us", "float64")] + [(f"c_{name}", "int64") for name in COUNTER_NAMES]
+
+
+METRICS_COLUMNS: list[Column] = [
+    ("model", "string"), ("metric", "string"), ("value", "float64"), ("n_train", "int64"),
+    ("n_test", "int64"), ("placeholder", "bool")]
+
+TUNING_COLUMNS: list[Column] = [
+    ("trial", "int64"), ("config_id", "int64"), ("status", "string"), ("error_no", "int64"),
+    ("latency_us", "float64"), ("best_latency_us", "float64"), ("p_score", "float64"),
+    ("v_prob", "float64"), ("a_score", "float64"), ("tuner_wall_s", "float64"),
+    ("placeholder_strategy", "bool")]
+
+_UNIT_KEYS: list[Column] = [("target", "string"), ("layer", "string"), ("template", "string")]
+
+RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"), ("seed", "int64"), ("placeholder_strategy", "bool"),
+    ("n_trials", "int64"), ("optimum_latency_us", "float64"),
+    ("final_best_latency_us", "float64"), ("samples_to_best", "int64"),
+    ("n_invalid", "int64"), ("invalid_share", "float64")]
+
+STRATEGIES_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"), ("placeholder_strategy", "bool"), ("n_seeds", "int64"),
+    ("reached_share", "float64"), ("samples_to_best_median", "float64"),
+    ("samples_to_best_q25", "float64"), ("samples_to_best_q75", "float64"),
+    ("invalid_share_median", "float64"), ("final_best_latency_us_median", "float64"),
+    ("final_best_latency_us_q25", "float64"), ("final_best_latency_us_q75", "float64")]
+
+STATUS_COUNT_COLUMNS: list[Column] = [
+    ("n_valid", "int64"), ("n_compile_error", "int64"), ("n_runtime_error", "int64"),
+    ("n_wrong_answer", "int64"), ("n_timeout", "int64")]
+
+SPACES_COLUMNS: list[Column] = _UNIT_KEYS + [("n_configs", "int64")] + STATUS_COUNT_COLUMNS + [
+    ("optimum_latency_us", "float64"), ("optimum_config_id", "int64"),
+    ("median_valid_latency_us", "float64")]
+
+MODELS_COLUMNS: list[Column] = _UNIT_KEYS + METRICS_COLUMNS

@@ -1,0 +1,213 @@
+"""The workflow's configuration: name checks and frozen dataclasses (schema: validation.py).
+
+``load_config`` is the one entry point: it validates a raw ``config.yaml`` mapping against
+``config.schema.yaml`` (filling defaults), resolves every target and layer name against the
+presets and the user's ``target_definitions`` / ``layer_definitions``, and returns a frozen
+:class:`WorkflowConfig`. Anything wrong raises :class:`ConfigError` whose message is one line
+naming the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from ..space.templates import get_template
+from ..vta.target import PRESETS, Target, TargetError, get_target
+from ..vta.workload import RESNET18, Conv2D, WorkloadError, get_layer
+from .validation import SCHEMA_PATH, ConfigError, config_schema, normalize_config
+
+__all__ = ["ConfigError", "SCHEMA_PATH", "ModelSettings", "Unit", "WorkflowConfig",
+           "config_schema", "load_config", "load_config_file", "normalize_config", "config_hash",
+           "canonical_json"]
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces) used for hashes and metadata."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def config_hash(section: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a config section."""
+    return hashlib.sha256(canonical_json(section).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Settings of the P, V and A models (DESIGN.md §5); defaults are the paper's."""
+
+    objective: str = "rank:pairwise"
+    learning_rate: float = 0.1
+    max_depth: int = 6
+    alpha: float = 0.01
+    subsample: float = 0.79
+    colsample_bytree: float = 0.9
+    n_estimators: int = 100
+    train_fraction: float = 0.8
+    optuna_trials: int = 0
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One target × layer × template: the granularity at which tables are cached."""
+
+    target: Target
+    workload: Conv2D
+    template: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.target.name, self.workload.name, self.template)
+
+    @property
+    def path(self) -> str:
+        """``{target}/{layer}/{template}``, the unit's folder under ``results/``."""
+        return "/".join(self.key)
+
+    def space_size(self) -> int:
+        return get_template(self.template).size(self.workload, self.target)
+
+    def section(self) -> dict[str, Any]:
+        """The configuration that determines the unit's space, compile and simulate tables."""
+        return {
+            "target": self.target.params(),
+            "layer": dataclasses.asdict(self.workload),
+            "template": self.template,
+        }
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """The validated experiment. Built only by :func:`load_config`."""
+
+    targets: tuple[str, ...]
+    layers: tuple[str, ...]
+    templates: tuple[str, ...]
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    budget: int
+    shard_size: int
+    model: ModelSettings
+    tuner_settings: Mapping[str, Mapping[str, Any]]
+    resolved_targets: Mapping[str, Target]
+    resolved_layers: Mapping[str, Conv2D]
+
+    def unit(self, target: str, layer: str, template: str) -> Unit:
+        """The unit of configured names (``KeyError`` for a name not in the configuration)."""
+        if template not in self.templates:
+            raise KeyError(template)
+        return Unit(self.resolved_targets[target], self.resolved_layers[layer], template)
+
+    def units(self) -> list[Unit]:
+        """Every configured target × layer × template, in configuration order."""
+        return [self.unit(t, layer, tpl) for t in self.targets for layer in self.layers
+                for tpl in self.templates]
+
+    def shard_bounds(self, unit: Unit) -> list[tuple[int, int]]:
+        """``[start, stop)`` config_id ranges of the unit's simulation shards."""
+        size = unit.space_size()
+        n_shards = max(1, math.ceil(size / self.shard_size))
+        return [(i * self.shard_size, min(size, (i + 1) * self.shard_size))
+                for i in range(n_shards)]
+
+    def strategy_settings(self, strategy: str) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.tuner_settings.get(strategy, {})))
+
+
+def load_config_file(path: str | Path) -> WorkflowConfig:
+    """Read a YAML config file and :func:`load_config` it."""
+    with Path(path).open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle) or {}
+    return load_config(raw)
+
+
+def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
+    """Validate ``raw`` (schema, then names) and return the frozen configuration.
+
+    Args:
+        raw: the configuration as Snakemake holds it (``config``); not modified.
+    Returns:
+        The :class:`WorkflowConfig` with defaults filled in.
+    Raises:
+        ConfigError: one line naming the key, the bad value and what is allowed.
+    """
+    data = normalize_config(raw)
+    target_defs = {name: _target_fields(name, spec)
+                   for name, spec in data["target_definitions"].items()}
+    targets = {name: _resolve_target(i, name, target_defs) for i, name in
+               enumerate(data["targets"])}
+    layers = {name: _resolve_layer(i, name, data["layer_definitions"]) for i, name in
+              enumerate(data["layers"])}
+    for layer in layers.values():
+        for target in targets.values():
+            try:
+                layer.check_target(target)
+            except WorkloadError as exc:
+                raise ConfigError(f"layers: {layer.name!r} does not fit target "
+                                  f"{target.name!r}: {exc}") from None
+    return WorkflowConfig(
+        targets=tuple(data["targets"]),
+        layers=tuple(data["layers"]),
+        templates=tuple(data["templates"]),
+        strategies=tuple(data["strategies"]),
+        seeds=tuple(data["seeds"]),
+        budget=data["budget"],
+        shard_size=data["shard_size"],
+        model=ModelSettings(**data["model"]),
+        tuner_settings=MappingProxyType({k: MappingProxyType(dict(v))
+                                         for k, v in data["tuner_settings"].items()}),
+        resolved_targets=MappingProxyType(targets),
+        resolved_layers=MappingProxyType(layers),
+    )
+
+
+# ---- targets and layers ------------------------------------------------------------------
+
+def _target_fields(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    fields = dict(spec)
+    base = fields.pop("base", None)
+    params = PRESETS[base].params() if base else {}
+    params.update(fields)
+    params["name"] = name
+    try:
+        Target(**params)
+    except TargetError as exc:
+        raise ConfigError(f"target_definitions.{name}: {exc}") from None
+    return params
+
+
+def _resolve_target(index: int, name: str, definitions: dict[str, dict]) -> Target:
+    try:
+        return get_target(name, extra=definitions)
+    except TargetError as exc:
+        if not str(exc).startswith("unknown target"):  # a model string with a bad part
+            raise ConfigError(f"targets[{index}] = {name!r}: {exc}") from None
+        allowed = ", ".join([*PRESETS, *definitions])
+        raise ConfigError(
+            f"targets[{index}] = {name!r}: unknown target; allowed {allowed} (presets and "
+            "target_definitions) or a VTA model string like zcu102_1x16_i8w8a32_16_16_19_18"
+        ) from None
+
+
+def _resolve_layer(index: int, name: str, definitions: dict[str, dict]) -> Conv2D:
+    if name not in definitions and name not in RESNET18:
+        allowed = ", ".join([*RESNET18, *definitions])
+        raise ConfigError(f"layers[{index}] = {name!r}: unknown layer; allowed {allowed} "
+                          "(ResNet-18 and layer_definitions)")
+    try:
+        return get_layer(name, extra=definitions)
+    except WorkloadError as exc:
+        raise ConfigError(f"layer_definitions.{name}: {exc}") from None

@@ -1,0 +1,197 @@
+"""The stages as functions: enumerate → compile → simulate shards → merge → train → tune →
+summary, on a 128-configuration unit (no Snakemake involved)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml2tuner.space.templates import get_template
+from ml2tuner.stages import run_report, run_summary, run_train, run_tune
+from ml2tuner.stages.summary import invalid_share, samples_to_best
+from ml2tuner.vta.measure import ERROR_NO, STATUSES, measure
+from ml2tuner.workflow import (
+    read_metadata,
+    read_table,
+    run_compile,
+    run_enumerate,
+    run_merge,
+    run_simulate_shard,
+)
+from ml2tuner.workflow.columns import (
+    METRICS_COLUMNS,
+    TUNING_COLUMNS,
+    compiled_columns,
+    measured_columns,
+    space_columns,
+)
+from ml2tuner.workflow.merge import merge_frames
+
+
+def _schema(path) -> list[tuple[str, str]]:
+    import pyarrow.parquet as pq
+
+    names = {"int64": "int64", "double": "float64", "string": "string", "bool": "bool"}
+    return [(f.name, names[str(f.type)]) for f in pq.read_schema(path)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, micro_unit):
+    """The unit's space, compiled and measured tables (measured from two shards)."""
+    cfg, unit = micro_unit
+    root = tmp_path_factory.mktemp("unit")
+    run_enumerate(unit, root / "space.parquet")
+    run_compile(unit, root / "space.parquet", root / "compiled.parquet")
+    shards = []
+    for i, bounds in enumerate(cfg.shard_bounds(unit)):
+        shards.append(root / f"measured/shard{i}.parquet")
+        run_simulate_shard(unit, root / "space.parquet", root / "compiled.parquet", bounds,
+                           shards[-1])
+    run_merge(unit, shards, root / "measured.parquet")
+    return root
+
+
+def test_space_enumerates_the_template_in_order(built, micro_unit):
+    _, unit = micro_unit
+    space = read_table(built / "space.parquet")
+    configs = get_template("nestc").enumerate(unit.workload, unit.target)
+    assert len(space) == len(configs) == 128
+    assert (space["config_id"] == np.arange(128)).all()
+    assert [json.loads(k) for k in space["knobs_json"]] == configs
+    assert (space["tile_h"] == [c["tile_h"] for c in configs]).all()
+    assert _schema(built / "space.parquet") == space_columns("nestc", unit.workload, unit.target)
+
+
+def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
+    from ml2tuner.workflow.config import load_config
+    from ml2tuner.workflow.enumeration import space_frame
+
+    cfg = load_config({"targets": ["pynq"], "layers": ["C11"], "templates": ["autotvm"]})
+    frame = space_frame(cfg.unit("pynq", "C11", "autotvm"))
+    row = frame.iloc[-1]
+    knobs = json.loads(row["knobs_json"])
+    assert [row["tile_co_outer"], row["tile_co_inner"]] == knobs["tile_co"]
+    assert row["oc_nthread"] == knobs["oc_nthread"]
+
+
+def test_compiled_and_measured_match_a_direct_measurement(built, micro_unit):
+    _, unit = micro_unit
+    space = read_table(built / "space.parquet")
+    compiled = read_table(built / "compiled.parquet")
+    measured = read_table(built / "measured.parquet")
+    assert _schema(built / "compiled.parquet") == compiled_columns()
+    assert _schema(built / "measured.parquet") == measured_columns()
+    assert set(measured["status"]) <= set(STATUSES)
+    assert (measured["error_no"] == measured["status"].map(ERROR_NO)).all()
+    for config_id in (0, 37, 127):
+        direct = measure(unit.workload, unit.target, "nestc",
+                         json.loads(space.loc[config_id, "knobs_json"]))
+        row = measured.loc[config_id]
+        assert (row["status"], row["cycles"]) == (direct.status, direct.cycles)
+        assert compiled.loc[config_id, "h_n_insn"] == pytest.approx(direct.hidden["n_insn"],
+                                                                    nan_ok=True)
+    never_ran = measured["cycles"] < 0
+    assert measured.loc[never_ran, "latency_us"].isna().all()
+    assert (measured.loc[~never_ran, "latency_us"] > 0).all()
+
+
+def test_shard_metadata_and_merge_checks(built, micro_unit):
+    meta = read_metadata(built / "measured.parquet")
+    assert meta["stage"] == "simulate" and meta["n_shards"] == "3"
+    measured = read_table(built / "measured.parquet")
+    with pytest.raises(ValueError, match="once each"):
+        merge_frames([measured.iloc[:60], measured.iloc[50:]], 128)
+    with pytest.raises(ValueError, match="once each"):
+        merge_frames([measured.iloc[:60]], 128)
+
+
+def test_train_placeholder_says_so(built, tmp_path):
+    run_train(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
+              tmp_path / "models", {"train_fraction": 0.75}, seed=3)
+    for name in "PVA":
+        payload = json.loads((tmp_path / "models" / f"{name}.json").read_text())
+        assert payload["placeholder"] is True and "placeholder" in payload["note"]
+    metrics = read_table(tmp_path / "models" / "metrics.parquet")
+    assert _schema(tmp_path / "models" / "metrics.parquet") == METRICS_COLUMNS
+    assert list(metrics["model"]) == ["P", "V", "A"]
+    assert metrics["placeholder"].all() and metrics["value"].isna().all()
+    assert metrics.loc[1, "n_train"] == 96 and metrics.loc[1, "n_test"] == 32
+
+
+def _models(built, tmp_path):
+    run_train(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
+              tmp_path / "models", {}, seed=0)
+    return tmp_path / "models"
+
+
+def _tune(built, tmp_path, strategy, seed, budget=30):
+    out = tmp_path / f"{strategy}{seed}.parquet"
+    run_tune(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
+             _models(built, tmp_path), out, strategy, seed, budget, {})
+    return out
+
+
+def test_random_tuning_replays_measured_without_repeats(built, tmp_path):
+    out = _tune(built, tmp_path, "random", seed=1)
+    trials = read_table(out)
+    measured = read_table(built / "measured.parquet").set_index("config_id")
+    assert _schema(out) == TUNING_COLUMNS
+    assert list(trials["trial"]) == list(range(30))
+    assert trials["config_id"].is_unique
+    assert (trials["status"].to_numpy() == measured.loc[trials["config_id"], "status"]).all()
+    valid_so_far = trials["latency_us"].where(trials["status"] == "valid").cummin().ffill()
+    assert np.allclose(trials["best_latency_us"], valid_so_far, equal_nan=True)
+    assert not trials["placeholder_strategy"].any()
+    assert trials[["p_score", "v_prob", "a_score"]].isna().all().all()
+    assert read_metadata(out)["strategy"] == "random"
+
+
+def test_tuning_is_seeded_and_budget_capped(built, tmp_path):
+    a = read_table(_tune(built, tmp_path / "a", "random", seed=5))
+    b = read_table(_tune(built, tmp_path / "b", "random", seed=5))
+    c = read_table(_tune(built, tmp_path / "c", "random", seed=6))
+    assert a["config_id"].tolist() == b["config_id"].tolist() != c["config_id"].tolist()
+    whole = read_table(_tune(built, tmp_path / "d", "random", seed=0, budget=1000))
+    assert sorted(whole["config_id"]) == list(range(128))
+
+
+def test_unimplemented_strategy_is_marked_placeholder(built, tmp_path):
+    out = _tune(built, tmp_path, "ml2tuner", seed=0)
+    assert read_table(out)["placeholder_strategy"].all()
+    assert read_metadata(out)["placeholder_strategy"] == "true"
+    with pytest.raises(ValueError, match="unknown strategy"):
+        _tune(built, tmp_path, "grid", seed=0)
+
+
+def test_samples_to_best_and_invalid_share():
+    best = np.array([np.nan, 12.0, 10.5, 10.05, 10.0])
+    assert samples_to_best(best, 10.0) == 4  # 10.05 is within 1 %
+    assert samples_to_best(best, 9.0) == -1
+    assert samples_to_best(best, float("nan")) == -1
+    assert invalid_share(["valid", "timeout", "wrong_answer", "valid"]) == 0.5
+    assert np.isnan(invalid_share([]))
+
+
+def test_summary_and_report(built, tmp_path):
+    runs = [_tune(built, tmp_path, s, seed) for s in ("random", "ml2tuner") for seed in (0, 1)]
+    run_summary([built / "measured.parquet"], runs, [tmp_path / "models/metrics.parquet"],
+                tmp_path / "summary")
+    runs_frame = read_table(tmp_path / "summary/runs.parquet")
+    assert len(runs_frame) == 4 and set(runs_frame["strategy"]) == {"random", "ml2tuner"}
+    spaces = read_table(tmp_path / "summary/spaces.parquet")
+    measured = read_table(built / "measured.parquet")
+    valid = measured[measured["status"] == "valid"]
+    assert spaces.loc[0, "n_configs"] == 128
+    assert spaces.loc[0, "n_valid"] == len(valid)
+    assert spaces.loc[0, "optimum_latency_us"] == valid["latency_us"].min()
+    assert (runs_frame["final_best_latency_us"] >= spaces.loc[0, "optimum_latency_us"]).all()
+    strategies = read_table(tmp_path / "summary/strategies.parquet")
+    assert list(strategies["n_seeds"]) == [2, 2]
+    assert strategies.set_index("strategy").loc["ml2tuner", "placeholder_strategy"]
+    run_report(tmp_path / "summary", tmp_path / "report/summary.md")
+    text = (tmp_path / "report/summary.md").read_text()
+    assert "ml2tuner (placeholder)" in text and "Placeholder models" in text
+    assert isinstance(pd.read_parquet(tmp_path / "summary/models.parquet"), pd.DataFrame)
