@@ -1,0 +1,163 @@
+"""Hyper-parameter search for one model with Optuna (TPE), persisted in a journal file.
+
+One study per model (and per layer/target: the caller names the study). The study lives in an
+Optuna ``JournalStorage`` file, so a search that was interrupted resumes: completed trials
+are kept, trials left running are marked failed, and only the missing completed trials run.
+The first trial of a new study is the paper's setting, so the search never returns something
+worse (on its own cross-validation) than :data:`~ml2tuner.models.xgb.PAPER_PARAMS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from .metrics import rmse, spearman
+from .xgb import PAPER_PARAMS, ModelSettings, XGBModel
+
+__all__ = ["SearchSettings", "SearchResult", "search_hyperparameters", "quiet_optuna"]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Settings of one hyper-parameter search.
+
+    Attributes:
+        n_trials: total trials of the study (a resumed study runs only the missing ones).
+        n_folds: cross-validation folds on the training rows.
+        seed: seed of the TPE sampler and of the folds.
+    """
+
+    n_trials: int = 30
+    n_folds: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_trials < 1:
+            raise ValueError("n_trials must be ≥ 1")
+        if self.n_folds < 2:
+            raise ValueError("n_folds must be ≥ 2")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`search_hyperparameters`.
+
+    Attributes:
+        settings: the best model settings found.
+        best_params: one row: ``study``, ``value`` and the best parameters as columns.
+        trials: the study's history (Optuna's ``trials_dataframe`` plus ``study``).
+    """
+
+    settings: ModelSettings
+    best_params: pd.DataFrame
+    trials: pd.DataFrame
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's per-trial INFO lines for the duration (restores the level after)."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+def _suggest(trial: optuna.Trial) -> tuple[dict[str, Any], int]:
+    params = {
+        "eta": trial.suggest_float("eta", 0.01, 0.3, log=True),
+        "max_depth": trial.suggest_int("max_depth", 2, 10),
+        "alpha": trial.suggest_float("alpha", 1e-4, 1.0, log=True),
+        "lambda": trial.suggest_float("lambda", 1e-3, 10.0, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+        "min_child_weight": trial.suggest_float("min_child_weight", 1e-2, 10.0, log=True),
+    }
+    return params, trial.suggest_int("num_boost_round", 30, 400)
+
+
+def _cv_loss(settings: ModelSettings, x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
+             seed: int) -> float:
+    """Mean validation loss: log-loss (V), RMSE (regression), 1 − Spearman (rank)."""
+    losses = []
+    for i, test in enumerate(folds):
+        train = np.concatenate([f for j, f in enumerate(folds) if j != i])
+        model = XGBModel(settings, seed=seed + i)
+        model.fit(x[train], y[train])
+        pred = model.predict(x[test])
+        if settings.objective == "binary:logistic":
+            p = np.clip(pred, 1e-12, 1 - 1e-12)
+            losses.append(float(-np.mean(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p))))
+        elif settings.objective == "reg:squarederror":
+            losses.append(rmse(y[test], pred))
+        else:
+            rho = spearman(y[test], pred)
+            losses.append(1.0 - (0.0 if np.isnan(rho) else rho))
+    return float(np.mean(losses))
+
+
+def search_hyperparameters(x: np.ndarray, y: np.ndarray, *, objective: str,
+                           journal_path: str | Path, study_name: str,
+                           settings: SearchSettings = SearchSettings()) -> SearchResult:
+    """Tune one model's XGBoost hyper-parameters by cross-validation.
+
+    Args:
+        x: training features (n, d).
+        y: labels (normalised throughput, or 0/1 validity).
+        objective: the model's XGBoost objective.
+        journal_path: Optuna journal file (created if missing; resumed if present).
+        study_name: the study's name inside the journal (e.g. ``"zcu102/C2/nestc/P"``).
+        settings: trials, folds, seed.
+    Returns:
+        best settings, best parameters (one row) and the trials history.
+    """
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float64)
+    if len(x) < settings.n_folds:
+        raise ValueError(f"{len(x)} rows cannot make {settings.n_folds} folds")
+    rng = np.random.default_rng(settings.seed)
+    folds = np.array_split(rng.permutation(len(x)), settings.n_folds)
+    storage = JournalStorage(JournalFileBackend(str(journal_path)))
+    with quiet_optuna():
+        study = optuna.create_study(
+            study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=settings.seed))
+        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(stale.number, state=TrialState.FAIL)  # left by an interrupted run
+        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                         TrialState.WAITING)):
+            study.enqueue_trial({**PAPER_PARAMS, "lambda": 1.0, "min_child_weight": 1.0,
+                                 "num_boost_round": 100})
+
+        def objective_fn(trial: optuna.Trial) -> float:
+            params, rounds = _suggest(trial)
+            model_settings = ModelSettings(objective=objective, params=params,
+                                           num_boost_round=rounds)
+            return _cv_loss(model_settings, x, y, folds, settings.seed)
+
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        if settings.n_trials > done:
+            study.optimize(objective_fn, n_trials=settings.n_trials - done)
+    best = study.best_trial
+    rounds = int(best.params["num_boost_round"])
+    params = {k: v for k, v in best.params.items() if k != "num_boost_round"}
+    trials = study.trials_dataframe()
+    trials.insert(0, "study", study_name)
+    best_row = pd.DataFrame([{"study": study_name, "objective": objective,
+                              "value": float(best.value), "trial": int(best.number),
+                              "params_json": json.dumps(best.params, sort_keys=True),
+                              **{f"params_{k}": v for k, v in best.params.items()}}])
+    return SearchResult(ModelSettings(objective=objective, params=params,
+                                      num_boost_round=rounds), best_row, trials)

@@ -1,0 +1,52 @@
+"""Session fixtures: small real tables, built once by running the VTA model over a small layer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ml2tuner.vta.target import PRESETS
+from ml2tuner.vta.workload import Conv2D
+
+SMALL_LAYER = Conv2D("T", 1, 14, 14, 32, 32, 3, 1, 1)
+SMALL_TARGET = PRESETS["pynq"]
+
+
+class Tables:
+    """The three tables of one small space, and where they came from."""
+
+    def __init__(self, template: str) -> None:
+        from ml2tuner.measure.tables import measure_space
+
+        self.layer, self.target, self.template = SMALL_LAYER, SMALL_TARGET, template
+        self.space, self.compiled, self.measured = measure_space(SMALL_LAYER, SMALL_TARGET,
+                                                                 template)
+
+    def tuning_space(self, with_hidden: bool = True):
+        from ml2tuner.tuners import TuningSpace
+
+        return TuningSpace(self.space, self.layer, self.target,
+                           self.compiled if with_hidden else None)
+
+    def all_failed(self) -> pd.DataFrame:
+        """The measured table with every configuration turned into a wrong answer."""
+        failed = self.measured.copy()
+        failed["status"] = pd.array(["wrong_answer"] * len(failed), dtype="string")
+        failed["error_no"] = 5
+        failed["latency_us"] = float("nan")
+        return failed
+
+
+@pytest.fixture(scope="session")
+def nestc_tables() -> Tables:
+    return Tables("nestc")
+
+
+@pytest.fixture(scope="session")
+def autotvm_tables() -> Tables:
+    return Tables("autotvm")
+
+
+@pytest.fixture(scope="session", params=["nestc", "autotvm"])
+def tables(request, nestc_tables, autotvm_tables) -> Tables:
+    return nestc_tables if request.param == "nestc" else autotvm_tables

@@ -1,0 +1,112 @@
+"""Knob grid, AutoTVM's pieces (recall metric, SA), the driver's checks and the AutoTVM export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ml2tuner.measure import ReplayMeasurer
+from ml2tuner.tuners import (
+    SASettings,
+    SimulatedAnnealingOptimizer,
+    Tuner,
+    export_autotvm_jsonl,
+    make_tuner,
+    run_tuning,
+)
+from ml2tuner.tuners._autotvm import average_recall
+
+
+def test_grid_groups_split_columns_into_template_knobs(autotvm_tables, nestc_tables):
+    grid = autotvm_tables.tuning_space().grid
+    assert grid.names == ["tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "oc_nthread",
+                          "h_nthread"]
+    assert int(np.prod(grid.dims)) == len(autotvm_tables.space)
+    assert nestc_tables.tuning_space().grid.names == ["n_vthread", "tile_h", "tile_w"]
+
+
+def test_random_walk_changes_exactly_one_knob(tables):
+    grid = tables.tuning_space().grid
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(grid.index), 64, replace=False)
+    moved = grid.random_walk(rows, rng)
+    changed = (grid.index[rows] != grid.index[moved]).sum(axis=1)
+    assert (changed == 1).all()
+
+
+def test_neighbours_are_one_step_away(nestc_tables):
+    grid = nestc_tables.tuning_space().grid
+    row = int(grid.rows_of_index(np.array([[2, 5, 5]]))[0])
+    near = grid.neighbours(np.array([row]))
+    diff = np.abs(grid.index[near] - grid.index[row])
+    assert len(near) == 6 and (diff.sum(axis=1) == 1).all()
+
+
+def test_average_recall_is_tvms_curve():
+    labels = np.array([4.0, 3.0, 2.0, 1.0])
+    # perfect order: curve[i] = i / (i + 1) (TVM's recall_curve counts ranks[:i])
+    assert average_recall(labels, labels, 4) == pytest.approx(np.mean([0, 1 / 2, 2 / 3, 3 / 4]))
+    assert average_recall(labels, -labels, 4) < average_recall(labels, labels, 4)
+
+
+def test_simulated_annealing_finds_the_maxima_and_skips_exclusive(nestc_tables):
+    space = nestc_tables.tuning_space()
+    target = space.grid.index[100]
+    score = -np.abs(space.grid.index - target).sum(axis=1).astype(float)
+    score = score - score.min()  # non-negative, maximal (only) at row 100
+    sa = SimulatedAnnealingOptimizer(space.grid, SASettings(), np.random.default_rng(0))
+    best = sa.find_maximums(lambda r: score[r], 8, exclusive=set())
+    assert best[0] == 100 and len(best) == 8
+    assert 100 not in sa.find_maximums(lambda r: score[r], 8, exclusive={100})
+
+
+def test_driver_rejects_a_tuner_that_repeats_itself(nestc_tables):
+    class Repeating(Tuner):
+        name = "repeating"
+
+        def _propose(self, n):
+            return np.arange(n)
+
+        def propose(self, n):  # bypasses the base class's guard on purpose
+            return self.space.config_ids[self._propose(n)].tolist()
+
+    tuner = Repeating(nestc_tables.tuning_space(), seed=0)
+    with pytest.raises(RuntimeError, match="twice"):
+        run_tuning(tuner, ReplayMeasurer(nestc_tables.measured), 20)
+
+
+def test_driver_checks_the_seed(nestc_tables):
+    tuner = make_tuner("random", nestc_tables.tuning_space(), seed=1)
+    with pytest.raises(ValueError, match="seed"):
+        run_tuning(tuner, ReplayMeasurer(nestc_tables.measured), 5, seed=2)
+
+
+def test_ml2tuner_needs_hidden_features(nestc_tables):
+    with pytest.raises(ValueError, match="hidden"):
+        make_tuner("ml2tuner", nestc_tables.tuning_space(with_hidden=False))
+
+
+def test_export_autotvm_jsonl(autotvm_tables, tmp_path):
+    t = autotvm_tables
+    log = run_tuning(make_tuner("random", t.tuning_space(), seed=0),
+                     ReplayMeasurer(t.measured), 30)
+    path = tmp_path / "run.jsonl"
+    n = export_autotvm_jsonl(log, path, space=t.space, workload=t.layer, target=t.target,
+                             template="autotvm", timestamp=1.0e9)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert n == len(records) == 30
+    for rec, row in zip(records, log.itertuples(), strict=True):
+        assert rec["version"] == 0.2 and rec["input"][1] == "conv2d_packed.vta"
+        assert rec["input"][0].endswith(t.target.model_string)
+        assert rec["config"]["index"] == row.config_id
+        assert rec["result"][1] == row.error_no
+        if row.status == "valid":
+            assert rec["result"][0][0] == pytest.approx(row.latency_us * 1e-6)
+        else:
+            assert rec["result"][0] == [1e9]
+        names = [e[0] for e in rec["config"]["entity"]]
+        assert names == ["tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "oc_nthread",
+                         "h_nthread"]
+        assert rec["config"]["entity"][1][1:] == ["sp", [-1, row.tile_h_inner]]
