@@ -45,18 +45,21 @@ def main() -> None:
             statuses[measure(workload, target, args.template, knobs).status] += 1
         return statuses
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if args.profile:
         profiler = cProfile.Profile()
         statuses = profiler.runcall(run)
     else:
         statuses = run()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};"
           f" one process")
     print(f"{args.layer} {args.template} on {args.target}: {len(space)} configurations in "
           f"{elapsed:.1f} s = {len(space) / elapsed:.0f} configurations/s"
           + (" (under cProfile)" if args.profile else ""))
+    print(f"process CPU time {cpu:.1f} s = {len(space) / cpu:.0f} configurations per CPU-second"
+          f" (differs from wall time when other processes share the cores)")
     print("statuses:", dict(statuses))
     if args.profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
