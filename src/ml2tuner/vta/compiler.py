@@ -95,6 +95,8 @@ class _Emitter:
         self._gemm_memo: dict = {}
         self._acc_memo: dict = {}
         self._templates: dict = {}
+        self._batch: list = []  # [template, deltas, deltas, ...] of deferred steady steps
+        self._windows: dict = {}
         self.replay_steps = True
 
     # ---- SRAM bases per thread ---------------------------------------------------------
@@ -159,6 +161,13 @@ class _Emitter:
 
     def _window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
         """Input rows (or columns) read by outputs [o0, o0+n): (start, count, pad lo, pad hi)."""
+        key = (o0, n, size)
+        found = self._windows.get(key)
+        if found is None:
+            found = self._windows[key] = self._compute_window(o0, n, size)
+        return found
+
+    def _compute_window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
         lo = o0 * self.wl.stride - self.wl.pad
         hi = (o0 + n - 1) * self.wl.stride - self.wl.pad + self.wl.kernel
         start, stop = max(lo, 0), min(hi, size)
@@ -310,9 +319,10 @@ class _Emitter:
         exact: tests compare it with plain emission.
         """
         p, wl, rt = self.plan, self.wl, self.rt
-        windows = [(t, nh, nw, self._window(h0, nh, wl.h)[1:], self._window(w0, nw, wl.w)[1:],
-                    co0 if p.weight_resident else -1) for t, _b, co0, h0, w0, nh, nw in tiles]
-        signature = tuple(windows)
+        window = self._window
+        signature = tuple((t, nh, nw, window(h0, nh, wl.h)[1:], window(w0, nw, wl.w)[1:],
+                           co0 if p.weight_resident else -1)
+                          for t, _b, co0, h0, w0, nh, nw in tiles)
         state = rt.state()
         template = self._templates.get(signature)
         if template is not None and template[0] == state:
@@ -320,10 +330,18 @@ class _Emitter:
             deltas = np.zeros((self.plan.threads + 1, 4), dtype=np.int64)
             for (t, b, co0, h0, w0, _nh, _nw), origin in zip(tiles, origins, strict=True):
                 deltas[t, 1:] = np.subtract(self._dram_origin(b, co0, h0, w0), origin)
+            if self._batch and self._batch[0] is not template:
+                self.flush_replays()
+            if end_state == state:  # a steady step: defer, to replay a run of them at once
+                if not self._batch:
+                    self._batch = [template]
+                self._batch.append(deltas)
+                return
             shifted = rows.copy()
             shifted[:, isa.F_DRAM_BASE] += deltas[tags, kinds]
             rt.replay(shifted, end_state)
             return
+        self.flush_replays()
         mark = rt.mark()
         self._emit_step(tiles)
         rows, tags = rt.since(mark)
@@ -338,6 +356,16 @@ class _Emitter:
         origins = [self._dram_origin(b, co0, h0, w0) for _t, b, co0, h0, w0, _nh, _nw in tiles]
         self._templates[signature] = (state, rows, np.where(tags < 0, self.plan.threads, tags),
                                       kinds, origins, rt.state())
+
+    def flush_replays(self) -> None:
+        """Append the deferred run of identical steps: the template tiled, DRAM bases shifted."""
+        if not self._batch:
+            return
+        (_, rows, tags, kinds, _, end_state), deltas = self._batch[0], self._batch[1:]
+        self._batch = []
+        shifted = np.tile(rows, (len(deltas), 1))
+        shifted[:, isa.F_DRAM_BASE] += np.stack(deltas)[:, tags, kinds].reshape(-1)
+        self.rt.replay(shifted, end_state)
 
     def _dram_origin(self, b: int, co0: int, h0: int, w0: int) -> tuple[int, int, int]:
         """DRAM element offsets a tile's input, weight and output regions are relative to."""
@@ -367,6 +395,7 @@ class _Emitter:
                 self._step_with_replay(tiles)
             else:
                 self._emit_step(tiles)
+        self.flush_replays()
         for _ in range(p.threads):
             rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)  # drain the WAR credits
         rt.commit_pending_pop(LOAD_STAGE)
