@@ -1,6 +1,6 @@
 """The real `snakemake` command line on a tiny configuration, in a temporary directory.
 
-One run builds everything (~20 s on 2 cores); the tests then check the artifacts against
+One run builds everything (~30 s on 2 cores); the tests then check the artifacts against
 docs/artifacts.md, that a second run has nothing to do, that changing one layer re-runs only
 that layer's jobs, that `-n` and `--lint` are clean, and that a bad config stops before any job.
 """
@@ -19,7 +19,7 @@ import yaml
 
 TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
 
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
 UNIT_KEYS = {"target": "tiny", "template": "nestc"}
 ARROW_TYPES = {"int64": "int64", "double": "float64", "string": "string",
                "large_string": "string", "bool": "bool"}
@@ -117,9 +117,14 @@ def test_every_artifact_exists_with_its_documented_columns(first_run, workdir, r
             assert b"config_hash" in meta and b"ml2tuner_version" in meta
     for layer in ("T1", "T2"):
         unit = workdir / f"results/tiny/{layer}/nestc"
-        assert {p.name for p in (unit / "models").iterdir()} >= {"P.json", "V.json", "A.json"}
+        assert {p.name for p in (unit / "models").iterdir()} >= {"P.json", "V.json", "A.json",
+                                                                  "optuna.journal"}
         assert not list(unit.glob("measured/shard*.parquet"))  # temp shards are gone
     assert (workdir / "results/report/summary.md").read_text().startswith("# ml2tuner results")
+    for stem in ("best_latency", "invalid_share", "samples", "models", "status",
+                 "validity_tiny_T1_nestc", "validity_tiny_T2_nestc"):  # docs/report.md
+        for suffix in (".png", ".svg"):
+            assert (workdir / "results/report" / f"{stem}{suffix}").stat().st_size > 0, stem
 
 
 def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
@@ -132,7 +137,9 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
     shard_log = (workdir / "logs/simulate_shard/tiny/T1/nestc/shard0.log").read_text()
     assert re.search(r"simulate tiny/T1/nestc: 200/200 \(100%\)", shard_log)
     tune_log = (workdir / "logs/tune/tiny/T1/nestc/ml2tuner/seed0.log").read_text()
-    assert "placeholder" in tune_log
+    assert "ml2tuner seed 0: 20 trials" in tune_log and "placeholder" not in tune_log
+    train_log = (workdir / "logs/train_models/tiny/T1/nestc.log").read_text()
+    assert "RMSE(A) / RMSE(P)" in train_log
 
 
 def test_show_cli_on_an_artifact(first_run, workdir):

@@ -1,81 +1,70 @@
-"""Stage ``report``: ``results/report/summary.md`` from the summary tables.
+"""Stage ``report``: ``results/report/summary.md`` and the figures, from the summary tables.
 
-Minimal for now: the tables in Markdown. The paper's figures come with the report issue.
+The headline tables beside the paper's claims (:mod:`ml2tuner.report.markdown`) and the six
+figures as PNG and SVG (:mod:`ml2tuner.report.build`); ``docs/report.md`` explains them.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from ..report.build import build_figures
+from ..report.markdown import markdown_table, render_summary
+from ..report.tables import SUMMARY_TABLES
 from ..workflow.tables import read_table
 
-__all__ = ["markdown_table", "render_report", "run_report"]
+__all__ = ["markdown_table", "placeholder_banners", "run_report"]
 
 logger = logging.getLogger(__name__)
 
-_SPACE_COLUMNS = ["n_configs", "n_valid", "n_compile_error", "n_runtime_error", "n_wrong_answer",
-                  "n_timeout", "optimum_latency_us", "optimum_config_id"]
-_STRATEGY_COLUMNS = ["strategy", "n_seeds", "reached_share", "samples_to_best_median",
-                     "invalid_share_median", "final_best_latency_us_median"]
 
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return "–" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table of ``frame`` (no index)."""
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
-             "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |"
-              for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def render_report(spaces: pd.DataFrame, strategies: pd.DataFrame, models: pd.DataFrame) -> str:
-    """The Markdown summary of a run."""
-    parts = ["# ml2tuner results", ""]
+def placeholder_banners(strategies: pd.DataFrame, models: pd.DataFrame) -> list[str]:
+    """The notes shown first in ``summary.md`` about placeholder strategies and models."""
+    banners = []
     placeholders = sorted(strategies.loc[strategies["placeholder_strategy"], "strategy"].unique())
     if placeholders:
         verb = "is" if len(placeholders) == 1 else "are"
-        parts += [f"> **Placeholder strategies:** {', '.join(placeholders)} {verb} not "
-                  "implemented yet (`ml2tuner.tuners` has not landed): those runs are uniform "
-                  "random search, marked `placeholder_strategy`. Do not compare them.", ""]
+        banners.append(f"> **Stale tuning runs:** {', '.join(placeholders)} {verb} marked "
+                       "`placeholder_strategy`: those runs were made before `ml2tuner.tuners` "
+                       "landed and are uniform random search. Do not compare them; re-run "
+                       "them with `snakemake --cores all --forcerun tune`.")
     if len(models) and models["placeholder"].any():
-        parts += ["> **Placeholder models:** P, V and A were not trained (`ml2tuner.models` has "
-                  "not landed); their metrics are NaN.", ""]
-    parts += ["samples_to_best: measurements until the best latency found is within 1 % of "
-              "the space's optimum (median over the seeds that reached it); reached_share: "
-              "share of seeds that reached it within the budget.", ""]
-    for key, space in spaces.groupby(["target", "layer", "template"], sort=False):
-        target, layer, template = key
-        parts += [f"## {layer} on {target}, template {template}", "",
-                  markdown_table(space[_SPACE_COLUMNS]), ""]
-        mine = strategies[(strategies["target"] == target) & (strategies["layer"] == layer)
-                          & (strategies["template"] == template)]
-        if len(mine):
-            shown = mine[_STRATEGY_COLUMNS].copy()
-            shown["strategy"] = [f"{s} (placeholder)" if p else s for s, p in
-                                 zip(mine["strategy"], mine["placeholder_strategy"], strict=True)]
-            parts += [markdown_table(shown), ""]
-    return "\n".join(parts)
+        banners.append("> **Stale models:** these P, V and A metrics come from before "
+                       "`ml2tuner.models` landed (no model was trained; the values are NaN). "
+                       "Re-run them with `snakemake --cores all --forcerun train_models`.")
+    return banners
 
 
-def run_report(summary_dir: str | Path, out_path: str | Path) -> None:
-    """Write the Markdown report from ``summary_dir``'s tables."""
+def run_report(summary_dir: str | Path, out_path: str | Path, *,
+               unit_dirs: Sequence[str | Path] = (), figures_dir: str | Path | None = None) -> None:
+    """Write ``summary.md`` (and, with ``figures_dir``, every figure) from the summary tables.
+
+    Args:
+        summary_dir: ``results/summary`` (the tables of :func:`ml2tuner.stages.run_summary`).
+        out_path: ``results/report/summary.md``.
+        unit_dirs: ``results/{target}/{layer}/{template}`` of every unit (validity maps, status
+            breakdown, V's ROC curve).
+        figures_dir: where the figures go (``results/report``); None draws none.
+    """
     summary_dir = Path(summary_dir)
-    text = render_report(read_table(summary_dir / "spaces.parquet"),
-                         read_table(summary_dir / "strategies.parquet"),
-                         read_table(summary_dir / "models.parquet"))
+    tables = {name: read_table(summary_dir / f"{name}.parquet") for name in SUMMARY_TABLES}
+    figures = []
+    if figures_dir is not None:
+        figures_dir = Path(figures_dir)
+        out_dir = Path(out_path).parent
+        figures = [(title, os.path.relpath(figures_dir / name, out_dir))
+                   for title, name in build_figures(tables, unit_dirs, figures_dir)]
+    text = render_summary(tables["spaces"], tables["strategies"], tables["models"],
+                          tables["claims"], tables["runs"],
+                          placeholder_banners(tables["strategies"], tables["models"]), figures)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(out_path)
-    logger.info("report written to %s", out_path)
+    logger.info("report written to %s (%d figures)", out_path, len(figures))

@@ -1,7 +1,8 @@
 """Stage ``summary``: the metrics of DESIGN.md §7 per tuning run, per strategy, per space.
 
-Writes ``results/summary/{runs,strategies,spaces,models}.parquet`` (``docs/artifacts.md``).
-The metric functions are small and pure so the report (and its tests) can reuse them.
+Writes ``results/summary/{runs,strategies,spaces,models,curves,claims}.parquet``
+(``docs/artifacts.md``); the metric definitions are in :mod:`ml2tuner.report.metrics` and
+``docs/report.md``.
 """
 
 from __future__ import annotations
@@ -14,43 +15,28 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..workflow.columns import (
-    MODELS_COLUMNS,
-    RUNS_COLUMNS,
-    SPACES_COLUMNS,
-    STATUS_COUNT_COLUMNS,
-    STRATEGIES_COLUMNS,
+from ..report.claims import unit_claims
+from ..report.metrics import (
+    BEST_TOLERANCE,
+    UNIT_KEYS,
+    curve_table,
+    invalid_share,
+    match_references,
+    run_metrics,
+    samples_to_best,
+    samples_to_match,
+    strategy_table,
 )
+from ..report.model_metrics import long_model_metrics, model_value
+from ..report.tables import SUMMARY_TABLES
+from ..workflow.columns import STATUS_COUNT_COLUMNS
 from ..workflow.config import canonical_json, config_hash
 from ..workflow.tables import read_metadata, read_table, write_table
 
-__all__ = ["BEST_TOLERANCE", "samples_to_best", "invalid_share", "space_row", "run_row",
-           "strategy_rows", "run_summary"]
+__all__ = ["BEST_TOLERANCE", "samples_to_best", "samples_to_match", "invalid_share",
+           "space_row", "summarise", "run_summary"]
 
 logger = logging.getLogger(__name__)
-
-BEST_TOLERANCE = 0.01  # "within 1 % of the space's true optimum"
-UNIT_KEYS = ["target", "layer", "template"]
-
-
-def samples_to_best(best_latency_us: np.ndarray, optimum_us: float,
-                    tolerance: float = BEST_TOLERANCE) -> int:
-    """Measurements until the running best is within ``tolerance`` of ``optimum_us``; -1 never.
-
-    Args:
-        best_latency_us: the running best latency after each trial (NaN before a valid one).
-        optimum_us: the space's true optimum (best valid latency in ``measured.parquet``).
-    """
-    if not np.isfinite(optimum_us):
-        return -1
-    hits = np.flatnonzero(np.asarray(best_latency_us) <= optimum_us * (1.0 + tolerance))
-    return int(hits[0]) + 1 if hits.size else -1
-
-
-def invalid_share(status: Sequence[str]) -> float:
-    """Share of measurements that were not ``valid`` (NaN for no measurement)."""
-    status = np.asarray(status)
-    return float((status != "valid").mean()) if status.size else float("nan")
 
 
 def space_row(measured: pd.DataFrame) -> dict:
@@ -71,85 +57,110 @@ def space_row(measured: pd.DataFrame) -> dict:
     return row
 
 
-def run_row(trials: pd.DataFrame, optimum_us: float) -> dict:
-    """The metrics of one tuning run."""
-    best = trials["best_latency_us"].to_numpy(dtype=float)
+def _unit(meta: dict[str, str]) -> tuple[str, str, str]:
+    return meta["target"], meta["layer"], meta["template"]
+
+
+def _is_placeholder(frame: pd.DataFrame, meta: dict[str, str], column: str) -> bool:
+    if column in frame:
+        return bool(frame[column].any())
+    return meta.get(column, "false") == "true"
+
+
+def _claim_rows(strategies: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for key, mine in strategies.groupby(UNIT_KEYS, sort=False):
+        unit_models = models.merge(pd.DataFrame([key], columns=UNIT_KEYS), on=UNIT_KEYS)
+        values = {f"rmse_{m}": model_value(unit_models, m, "rmse") for m in ("P", "A")}
+        placeholder = bool(unit_models["placeholder"].any()) if len(unit_models) else True
+        for result in unit_claims(mine, values, placeholder):
+            rows.append({**dict(zip(UNIT_KEYS, key, strict=True)), "claim": result.claim.name,
+                         "quote": result.claim.quote, "measure": result.claim.measure,
+                         "paper_value": result.claim.paper_value,
+                         "reproduced_value": result.value, "verdict": result.verdict,
+                         "reason": result.reason})
+    return pd.DataFrame(rows, columns=[name for name, _ in SUMMARY_TABLES["claims"]])
+
+
+def summarise(measured: dict[tuple, pd.DataFrame], tuning: Sequence[tuple[dict, pd.DataFrame]],
+              metrics: dict[tuple, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every summary table from in-memory tables.
+
+    Args:
+        measured: unit key → ``measured.parquet`` (``config_id, status, latency_us``).
+        tuning: ``(metadata, trial log)`` of every tuning run.
+        metrics: unit key → the unit's model metrics in long form
+            (:func:`ml2tuner.report.model_metrics.long_model_metrics`).
+    Returns:
+        ``{"runs", "strategies", "spaces", "models", "curves", "claims"}`` frames.
+    """
+    spaces = pd.DataFrame([{**dict(zip(UNIT_KEYS, key, strict=True)), **space_row(frame)}
+                           for key, frame in measured.items()],
+                          columns=[name for name, _ in SUMMARY_TABLES["spaces"]])
+    optimum = {key: row["optimum_latency_us"] for key, row in
+               zip(measured, spaces.to_dict("records"), strict=True)}
+    heads = pd.DataFrame([{**dict(zip(UNIT_KEYS, _unit(meta), strict=True)),
+                           "strategy": meta["strategy"], "seed": int(meta["seed"]),
+                           "final_best_latency_us": trials["best_latency_us"].min()}
+                          for meta, trials in tuning],
+                         columns=[*UNIT_KEYS, "strategy", "seed", "final_best_latency_us"])
+    references = match_references(heads)
+    runs, curves = [], []
+    for meta, trials in tuning:
+        key = _unit(meta)
+        seed = int(meta["seed"])
+        reference = references.get((*key, seed), references.get((*key, -1), np.nan))
+        row = run_metrics(trials, optimum[key], reference)
+        row["placeholder_strategy"] = _is_placeholder(trials, meta, "placeholder_strategy")
+        runs.append({**dict(zip(UNIT_KEYS, key, strict=True)), "strategy": meta["strategy"],
+                     "seed": seed, **row})
+    runs_frame = pd.DataFrame(runs, columns=[name for name, _ in SUMMARY_TABLES["runs"]])
+    for (key, strategy), group in _group_runs(tuning).items():
+        curve = curve_table([t["best_latency_us"].to_numpy(float) for _, t in group])
+        placeholder = any(_is_placeholder(t, m, "placeholder_strategy") for m, t in group)
+        curves.append(curve.assign(**dict(zip(UNIT_KEYS, key, strict=True)), strategy=strategy,
+                                   placeholder_strategy=placeholder))
+    models = [frame.assign(**dict(zip(UNIT_KEYS, key, strict=True)))
+              for key, frame in metrics.items()]
+    models_frame = (pd.concat(models, ignore_index=True) if models else
+                    pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["models"]]))
+    strategies = strategy_table(runs_frame)
     return {
-        "placeholder_strategy": bool(trials["placeholder_strategy"].any()),
-        "n_trials": len(trials),
-        "optimum_latency_us": optimum_us,
-        "final_best_latency_us": float(best[-1]) if len(best) else float("nan"),
-        "samples_to_best": samples_to_best(best, optimum_us),
-        "n_invalid": int((trials["status"] != "valid").sum()),
-        "invalid_share": invalid_share(trials["status"].to_numpy()),
+        "runs": runs_frame, "strategies": strategies, "spaces": spaces, "models": models_frame,
+        "curves": (pd.concat(curves, ignore_index=True) if curves else
+                   pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["curves"]])),
+        "claims": _claim_rows(strategies, models_frame),
     }
 
 
-def _quantiles(values: pd.Series, prefix: str) -> dict:
-    values = values.dropna()
-    if values.empty:
-        return {f"{prefix}_median": np.nan, f"{prefix}_q25": np.nan, f"{prefix}_q75": np.nan}
-    return {f"{prefix}_median": float(values.median()),
-            f"{prefix}_q25": float(values.quantile(0.25)),
-            f"{prefix}_q75": float(values.quantile(0.75))}
-
-
-def strategy_rows(runs: pd.DataFrame) -> pd.DataFrame:
-    """Median and quartiles over seeds, per unit and strategy."""
-    rows = []
-    for key, group in runs.groupby(UNIT_KEYS + ["strategy"], sort=False):
-        reached = group["samples_to_best"] > 0
-        rows.append({
-            **dict(zip(UNIT_KEYS + ["strategy"], key, strict=True)),
-            "placeholder_strategy": bool(group["placeholder_strategy"].any()),
-            "n_seeds": len(group),
-            "reached_share": float(reached.mean()),
-            **_quantiles(group.loc[reached, "samples_to_best"].astype(float), "samples_to_best"),
-            "invalid_share_median": float(group["invalid_share"].median()),
-            **_quantiles(group["final_best_latency_us"], "final_best_latency_us"),
-        })
-    return pd.DataFrame(rows, columns=[name for name, _ in STRATEGIES_COLUMNS])
-
-
-def _unit_key(path: str | Path) -> tuple[dict[str, str], tuple[str, str, str]]:
-    meta = read_metadata(path)
-    return meta, (meta["target"], meta["layer"], meta["template"])
+def _group_runs(tuning: Sequence[tuple[dict, pd.DataFrame]]) -> dict[tuple, list]:
+    groups: dict[tuple, list] = {}
+    for meta, trials in tuning:
+        groups.setdefault((_unit(meta), meta["strategy"]), []).append((meta, trials))
+    return groups
 
 
 def run_summary(measured_paths: Sequence[str | Path], tuning_paths: Sequence[str | Path],
                 metrics_paths: Sequence[str | Path], out_dir: str | Path) -> None:
-    """Write ``runs``, ``strategies``, ``spaces`` and ``models`` tables into ``out_dir``."""
+    """Write the summary tables (see :func:`summarise`) into ``out_dir``."""
     out_dir = Path(out_dir)
-    spaces, optimum = [], {}
-    for path in measured_paths:
-        _, key = _unit_key(path)
-        row = space_row(read_table(path, columns=["config_id", "status", "latency_us"]))
-        optimum[key] = row["optimum_latency_us"]
-        spaces.append({**dict(zip(UNIT_KEYS, key, strict=True)), **row})
-    runs = []
-    for path in tuning_paths:
-        meta, key = _unit_key(path)
-        trials = read_table(path)
-        runs.append({**dict(zip(UNIT_KEYS, key, strict=True)), "strategy": meta["strategy"],
-                     "seed": int(meta["seed"]), **run_row(trials, optimum[key])})
-    models = []
+    measured = {_unit(read_metadata(p)): read_table(p, columns=["config_id", "status",
+                                                                "latency_us"])
+                for p in measured_paths}
+    tuning = [(read_metadata(p), read_table(p)) for p in tuning_paths]
+    metrics = {}
     for path in metrics_paths:
-        _, key = _unit_key(path)
-        metrics = read_table(path)
-        for name, value in zip(UNIT_KEYS, key, strict=True):
-            metrics[name] = value
-        models.append(metrics)
-    runs_frame = pd.DataFrame(runs, columns=[name for name, _ in RUNS_COLUMNS])
+        meta = read_metadata(path)
+        metrics[_unit(meta)] = long_model_metrics(read_table(path),
+                                                  meta.get("placeholder") == "true")
+    tables = summarise(measured, tuning, metrics)
     section = {"measured": [read_metadata(p)["config_hash"] for p in measured_paths],
-               "tuning": [read_metadata(p)["config_hash"] for p in tuning_paths]}
+               "tuning": [read_metadata(p)["config_hash"] for p in tuning_paths],
+               "metrics": [read_metadata(p)["config_hash"] for p in metrics_paths]}
     meta = {"ml2tuner_version": __version__, "stage": "summary",
             "config_section": canonical_json(section), "config_hash": config_hash(section)}
-    write_table(runs_frame, out_dir / "runs.parquet", meta, RUNS_COLUMNS)
-    write_table(strategy_rows(runs_frame), out_dir / "strategies.parquet", meta,
-                STRATEGIES_COLUMNS)
-    write_table(pd.DataFrame(spaces), out_dir / "spaces.parquet", meta, SPACES_COLUMNS)
-    models_frame = (pd.concat(models, ignore_index=True) if models
-                    else pd.DataFrame(columns=[name for name, _ in MODELS_COLUMNS]))
-    write_table(models_frame, out_dir / "models.parquet", meta, MODELS_COLUMNS)
-    logger.info("summary: %d spaces, %d tuning runs, %d model metrics", len(spaces), len(runs),
-                len(models_frame))
+    for name, columns in SUMMARY_TABLES.items():
+        write_table(tables[name], out_dir / f"{name}.parquet", meta, columns)
+    logger.info("summary: %d spaces, %d tuning runs, %d model metrics, %d claims",
+                len(tables["spaces"]), len(tables["runs"]), len(tables["models"]),
+                len(tables["claims"]))

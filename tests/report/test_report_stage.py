@@ -1,0 +1,171 @@
+"""The summary and report stages on the tiny experiment: every file is written, and the numbers
+equal those recomputed here, independently, from the trial logs and the measured tables."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml2tuner.report.build import figure_names
+from ml2tuner.report.model_metrics import RocCurve, validity_roc
+from ml2tuner.report.results import UnitKey, validity_map
+from ml2tuner.stages import run_report, run_summary
+from ml2tuner.workflow import read_metadata, read_table
+
+NEVER = 1e18  # a run that never got there, for pandas' quantiles
+
+
+@pytest.fixture(scope="module")
+def reported(tiny_experiment, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    run_summary(tiny_experiment.measured, tiny_experiment.tuning, tiny_experiment.metrics,
+                out / "summary")
+    run_report(out / "summary", out / "report" / "summary.md",
+               unit_dirs=tiny_experiment.unit_dirs, figures_dir=out / "report")
+    return out
+
+
+def recompute(tiny_experiment) -> pd.DataFrame:
+    """Per run: final best, samples to within 1 %, samples to match autotvm, invalid share."""
+    optimum = {}
+    for path in tiny_experiment.measured:
+        m = pd.read_parquet(path)
+        optimum[path.parts[-3]] = m.loc[m["status"] == "valid", "latency_us"].min()
+    logs = {}
+    for path in tiny_experiment.tuning:  # .../{layer}/nestc/tuning/{strategy}/seed{k}.parquet
+        layer, strategy, seed = path.parts[-5], path.parts[-2], int(path.stem[4:])
+        logs[(layer, strategy, seed)] = pd.read_parquet(path)
+    rows = []
+    for (layer, strategy, seed), log in logs.items():
+        best = log["latency_us"].where(log["status"] == "valid").cummin()
+        ref_log = logs[(layer, "autotvm", seed)]
+        reference = ref_log.loc[ref_log["status"] == "valid", "latency_us"].min()
+
+        def first(mask):
+            hits = np.flatnonzero(mask.to_numpy())
+            return hits[0] + 1 if hits.size else NEVER
+
+        rows.append({"layer": layer, "strategy": strategy, "seed": seed,
+                     "final": log.loc[log["status"] == "valid", "latency_us"].min(),
+                     "to_best": first(best <= optimum[layer] * 1.01),
+                     "to_match": first(best <= reference),
+                     "invalid": (log["status"] != "valid").mean()})
+    return pd.DataFrame(rows)
+
+
+def quartiles(values: pd.Series) -> tuple[float, float, float]:
+    qs = [values.quantile(q) for q in (0.5, 0.25, 0.75)]
+    return tuple(math.inf if q >= 1e12 else q for q in qs)
+
+
+def test_every_report_file_is_written(reported, tiny_experiment):
+    units = [UnitKey("pynq", layer, "nestc") for layer in ("M", "N")]
+    for stem in figure_names(units):
+        png = (reported / "report" / f"{stem}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, stem
+        root = ET.parse(reported / "report" / f"{stem}.svg").getroot()
+        assert root.tag.endswith("svg"), stem
+    assert {p.stem for p in (reported / "report").glob("*.png")} == set(figure_names(units))
+    for name in ("runs", "strategies", "spaces", "models", "curves", "claims"):
+        meta = read_metadata(reported / "summary" / f"{name}.parquet")
+        assert meta["stage"] == "summary" and "config_hash" in meta
+    text = (reported / "report" / "summary.md").read_text()
+    assert text.startswith("# ml2tuner results")
+    for stem in figure_names(units):
+        assert f"]({stem}.png)" in text
+
+
+def test_run_metrics_equal_the_trial_logs(reported, tiny_experiment):
+    expected = recompute(tiny_experiment).set_index(["layer", "strategy", "seed"]).sort_index()
+    runs = read_table(reported / "summary" / "runs.parquet")
+    runs = runs.set_index(["layer", "strategy", "seed"]).sort_index()
+    assert len(runs) == 2 * len(tiny_experiment.strategies) * len(tiny_experiment.seeds)
+    assert (runs["n_trials"] == tiny_experiment.budget).all()
+    np.testing.assert_allclose(runs["final_best_latency_us"], expected["final"])
+    np.testing.assert_array_equal(runs["samples_to_best"],
+                                  expected["to_best"].where(expected["to_best"] < NEVER, -1))
+    np.testing.assert_array_equal(runs["samples_to_match"],
+                                  expected["to_match"].where(expected["to_match"] < NEVER, -1))
+    np.testing.assert_allclose(runs["invalid_share"], expected["invalid"])
+
+
+def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tiny_experiment):
+    expected = recompute(tiny_experiment)
+    strategies = read_table(reported / "summary" / "strategies.parquet")
+    claims = read_table(reported / "summary" / "claims.parquet")
+    text = (reported / "report" / "summary.md").read_text()
+    sections = dict(re.findall(r"## (\w+) on pynq, template nestc\n(.*?)(?=\n## |\Z)", text,
+                               re.S))
+    for (layer, strategy), group in expected.groupby(["layer", "strategy"]):
+        row = strategies[(strategies["layer"] == layer)
+                         & (strategies["strategy"] == strategy)].iloc[0]
+        for column, prefix in (("final", "final_best_latency_us"), ("to_best", "samples_to_best"),
+                               ("to_match", "samples_to_match"), ("invalid", "invalid_share")):
+            got = tuple(row[f"{prefix}_{q}"] for q in ("median", "q25", "q75"))
+            assert got == pytest.approx(quartiles(group[column])), (layer, strategy, column)
+        median, q25, q75 = quartiles(group["final"])
+        cell = f"{median:.4g} [{q25:.4g} – {q75:.4g}]" if q25 != q75 else f"{median:.4g}"
+        assert re.search(rf"^\| {strategy} \| {re.escape(cell)} \|", sections[layer], re.M)
+    for layer, group in expected.groupby("layer"):
+        med = group.groupby("strategy")[["to_match", "invalid"]].median()
+        mine = claims[claims["layer"] == layer].set_index("claim")
+        samples = med.loc["ml2tuner", "to_match"] / med.loc["autotvm", "to_match"]
+        assert mine.loc["samples", "reproduced_value"] == pytest.approx(samples)
+        if med.loc["autotvm", "invalid"] > 0:
+            invalid = 1 - med.loc["ml2tuner", "invalid"] / med.loc["autotvm", "invalid"]
+            assert mine.loc["invalid", "reproduced_value"] == pytest.approx(invalid)
+        else:  # N: every configuration is valid, so neither run measured an invalid one
+            assert mine.loc["invalid", "verdict"] == "not testable"
+        metrics = pd.read_parquet(tiny_experiment.root / f"results/pynq/{layer}/nestc/models/"
+                                  "metrics.parquet").set_index(["model", "metric"])["value"]
+        ratio = metrics[("A", "rmse")] / metrics[("P", "rmse")]
+        assert mine.loc["rmse", "reproduced_value"] == pytest.approx(ratio)
+        assert f"{100 * ratio:.1f} %" in sections[layer]
+    assert "**paper: ML²Tuner vs TVM-like**" in text and "| **paper** |" in text
+    assert "12.3 %" in text and "−60.8 %" in text and "91.6 %" in text
+    assert "## The paper's claims" in text and "The claim that" in text
+
+
+def test_spaces_and_curves_equal_the_measured_tables(reported, tiny_experiment):
+    spaces = read_table(reported / "summary" / "spaces.parquet").set_index("layer")
+    curves = read_table(reported / "summary" / "curves.parquet")
+    expected = recompute(tiny_experiment)
+    for path in tiny_experiment.measured:
+        m = pd.read_parquet(path)
+        layer = path.parts[-3]
+        counts = m["status"].value_counts()
+        assert spaces.loc[layer, "n_configs"] == len(m)
+        assert spaces.loc[layer, "n_valid"] == counts.get("valid", 0)
+        assert spaces.loc[layer, "n_wrong_answer"] == counts.get("wrong_answer", 0)
+        last = curves[(curves["layer"] == layer)
+                      & (curves["n_measurements"] == tiny_experiment.budget)]
+        for row in last.itertuples():
+            finals = expected[(expected["layer"] == layer)
+                              & (expected["strategy"] == row.strategy)]["final"]
+            assert row.best_latency_us_median == pytest.approx(finals.median())
+
+
+def test_validity_map_and_roc_from_the_unit_tables(tiny_experiment):
+    unit_dir = tiny_experiment.unit_dirs[0]  # M: valid and wrong_answer configurations
+    space, measured = (read_table(unit_dir / f"{n}.parquet") for n in ("space", "measured"))
+    vmap = validity_map(space, measured, UnitKey("pynq", "M", "nestc"))
+    assert not vmap.aggregated and len(vmap.panels) == space["n_vthread"].nunique()
+    codes = np.concatenate([p.status[p.status >= 0] for p in vmap.panels])
+    assert np.bincount(codes, minlength=5).tolist() == [
+        int((measured["status"] == s).sum()) for s in vmap.statuses]
+    best = np.nanmin([np.nanmin(p.latency) for p in vmap.panels])
+    assert best == measured.loc[measured["status"] == "valid", "latency_us"].min()
+    metrics = pd.read_parquet(unit_dir / "models/metrics.parquet")
+    v = metrics[metrics["model"] == "V"].set_index("metric")
+    roc = validity_roc(unit_dir, v.loc["roc_auc", "value"])
+    assert isinstance(roc, RocCurve) and roc.note == ""
+    assert roc.n_test == v.loc["roc_auc", "n_test"]
+    assert roc.auc == pytest.approx(v.loc["roc_auc", "value"])
+    one_class = validity_roc(tiny_experiment.unit_dirs[1])  # N: every configuration is valid
+    assert isinstance(one_class, str) and "one class" in one_class
