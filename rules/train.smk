@@ -1,4 +1,6 @@
-# P, then V, then A (ml2tuner.stages.train; a placeholder until ml2tuner.models lands).
+# P, then V, then A (ml2tuner.stages.train): XGBoost models, held-out metrics, Optuna's trials.
+# models/optuna.journal (only with model.optuna_trials > 0) is not an output on purpose:
+# Snakemake would delete it with the outputs of an interrupted job, and it is what resumes it.
 rule train_models:
     input:
         space=f"{UNIT}/space.parquet",
@@ -9,6 +11,8 @@ rule train_models:
         V=f"{UNIT}/models/V.json",
         A=f"{UNIT}/models/A.json",
         metrics=f"{UNIT}/models/metrics.parquet",
+        split=f"{UNIT}/models/split.parquet",
+        search=f"{UNIT}/models/search.parquet",
     params:
         settings=model_settings,
         seed=model_seed,
@@ -16,7 +20,7 @@ rule train_models:
         f"logs/train_models/{UNIT_WC}.log",
     benchmark:
         f"benchmarks/train_models/{UNIT_WC}.tsv"
-    threads: 2
+    threads: 1  # single-threaded XGBoost: bit-reproducible models
     resources:
         mem_mb=4000,
         runtime=60,

@@ -1,5 +1,4 @@
-# One tuning run per strategy and seed, replayed on measured.parquet
-# (ml2tuner.stages.tune; every strategy but random is a placeholder until ml2tuner.tuners lands).
+# One tuning run per strategy and seed, replayed on measured.parquet (ml2tuner.stages.tune).
 rule tune:
     input:
         space=f"{UNIT}/space.parquet",

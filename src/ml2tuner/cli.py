@@ -1,4 +1,4 @@
-"""Command-line interface: ``ml2tuner measure | targets | layers | show``.
+"""Command-line interface: ``ml2tuner measure | targets | layers | show | export-autotvm``.
 
 Bad input produces one line on stderr naming the problem and what is allowed, and exit code 2.
 """
@@ -93,6 +93,34 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_autotvm(args: argparse.Namespace) -> int:
+    from .tuners import export_autotvm_jsonl  # xgboost/optuna only when needed
+    from .workflow.config import Unit
+    from .workflow.enumeration import space_frame
+    from .workflow.tables import read_metadata, read_table
+
+    try:
+        meta = read_metadata(args.trials)
+        if meta.get("stage") != "tune":
+            raise ValueError(f"not a tuning run (stage {meta.get('stage', 'unknown')!r}); "
+                             "expected results/.../tuning/{strategy}/seed{seed}.parquet")
+        unit = Unit.from_metadata(meta)
+        trials = read_table(args.trials)
+        n = export_autotvm_jsonl(trials, args.out, space=space_frame(unit),
+                                 workload=unit.workload, target=unit.target,
+                                 template=unit.template)
+    except (OSError, ValueError, KeyError) as exc:  # missing, not Parquet, not a trial log
+        if isinstance(exc, OSError) and exc.filename:  # e.g. --out in a missing folder
+            message = f"{exc.filename}: {exc.strerror}"
+        else:
+            message = f"{args.trials}: {str(exc).splitlines()[0] if str(exc) else repr(exc)}"
+        print(f"ml2tuner: error: {message}", file=sys.stderr)
+        return 2
+    print(f"{n} records of {meta.get('strategy', '?')} seed {meta.get('seed', '?')} on "
+          f"{unit.path} written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ml2tuner", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -114,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", help="a table of the workflow, e.g. results/.../measured.parquet")
     s.add_argument("--rows", type=int, default=5, help="rows to print (default 5)")
     s.set_defaults(func=_cmd_show)
+    e = sub.add_parser("export-autotvm",
+                       help="write a tuning run as AutoTVM JSON lines (autotvm.record)")
+    e.add_argument("trials", help="a tuning run, results/.../tuning/{strategy}/seed{seed}.parquet")
+    e.add_argument("--out", required=True, help="the .jsonl file to write")
+    e.set_defaults(func=_cmd_export_autotvm)
     return parser
 
 

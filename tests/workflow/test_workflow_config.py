@@ -17,10 +17,10 @@ def test_defaults_reproduce_the_papers_setting():
     assert cfg.targets == ("zcu102",)
     assert cfg.layers == ("C2", "C4")
     assert cfg.templates == ("nestc",)
-    assert cfg.strategies == STRATEGIES
+    assert sorted(cfg.strategies) == sorted(STRATEGIES)  # all of the tuners' registry
     assert cfg.seeds == tuple(range(10))
     assert cfg.budget > 0 and cfg.shard_size > 0
-    assert cfg.model.objective == "rank:pairwise"
+    assert cfg.model.objective == "reg:squarederror"  # offline models: RMSE is defined
     assert [u.path for u in cfg.units()] == ["zcu102/C2/nestc", "zcu102/C4/nestc"]
 
 
@@ -96,7 +96,7 @@ def test_bad_value_gives_one_line_naming_key_value_and_allowed(case):
 def test_schema_lists_the_registered_templates_strategies_and_target_fields():
     schema = config_schema()
     assert schema["properties"]["templates"]["items"]["enum"] == list(TEMPLATES)
-    assert schema["properties"]["strategies"]["items"]["enum"] == list(STRATEGIES)
+    assert sorted(schema["properties"]["strategies"]["items"]["enum"]) == sorted(STRATEGIES)
     target_props = set(schema["$defs"]["target"]["properties"]) - {"base"}
     assert target_props == {f.name for f in dataclasses.fields(Target)} - {"name"}
     assert schema["$defs"]["target"]["properties"]["base"]["enum"] == list(PRESETS)

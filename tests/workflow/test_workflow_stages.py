@@ -21,13 +21,7 @@ from ml2tuner.workflow import (
     run_merge,
     run_simulate_shard,
 )
-from ml2tuner.workflow.columns import (
-    METRICS_COLUMNS,
-    TUNING_COLUMNS,
-    compiled_columns,
-    measured_columns,
-    space_columns,
-)
+from ml2tuner.workflow.columns import compiled_columns, measured_columns, space_columns
 from ml2tuner.workflow.merge import merge_frames
 
 
@@ -108,19 +102,6 @@ def test_shard_metadata_and_merge_checks(built, micro_unit):
         merge_frames([measured.iloc[:60]], 128)
 
 
-def test_train_placeholder_says_so(built, tmp_path):
-    run_train(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
-              tmp_path / "models", {"train_fraction": 0.75}, seed=3)
-    for name in "PVA":
-        payload = json.loads((tmp_path / "models" / f"{name}.json").read_text())
-        assert payload["placeholder"] is True and "placeholder" in payload["note"]
-    metrics = read_table(tmp_path / "models" / "metrics.parquet")
-    assert _schema(tmp_path / "models" / "metrics.parquet") == METRICS_COLUMNS
-    assert list(metrics["model"]) == ["P", "V", "A"]
-    assert metrics["placeholder"].all() and metrics["value"].isna().all()
-    assert metrics.loc[1, "n_train"] == 96 and metrics.loc[1, "n_test"] == 32
-
-
 def _models(built, tmp_path):
     run_train(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
               tmp_path / "models", {}, seed=0)
@@ -134,36 +115,7 @@ def _tune(built, tmp_path, strategy, seed, budget=30):
     return out
 
 
-def test_random_tuning_replays_measured_without_repeats(built, tmp_path):
-    out = _tune(built, tmp_path, "random", seed=1)
-    trials = read_table(out)
-    measured = read_table(built / "measured.parquet").set_index("config_id")
-    assert _schema(out) == TUNING_COLUMNS
-    assert list(trials["trial"]) == list(range(30))
-    assert trials["config_id"].is_unique
-    assert (trials["status"].to_numpy() == measured.loc[trials["config_id"], "status"]).all()
-    valid_so_far = trials["latency_us"].where(trials["status"] == "valid").cummin().ffill()
-    assert np.allclose(trials["best_latency_us"], valid_so_far, equal_nan=True)
-    assert not trials["placeholder_strategy"].any()
-    assert trials[["p_score", "v_prob", "a_score"]].isna().all().all()
-    assert read_metadata(out)["strategy"] == "random"
-
-
-def test_tuning_is_seeded_and_budget_capped(built, tmp_path):
-    a = read_table(_tune(built, tmp_path / "a", "random", seed=5))
-    b = read_table(_tune(built, tmp_path / "b", "random", seed=5))
-    c = read_table(_tune(built, tmp_path / "c", "random", seed=6))
-    assert a["config_id"].tolist() == b["config_id"].tolist() != c["config_id"].tolist()
-    whole = read_table(_tune(built, tmp_path / "d", "random", seed=0, budget=1000))
-    assert sorted(whole["config_id"]) == list(range(128))
-
-
-def test_unimplemented_strategy_is_marked_placeholder(built, tmp_path):
-    out = _tune(built, tmp_path, "ml2tuner", seed=0)
-    assert read_table(out)["placeholder_strategy"].all()
-    assert read_metadata(out)["placeholder_strategy"] == "true"
-    with pytest.raises(ValueError, match="unknown strategy"):
-        _tune(built, tmp_path, "grid", seed=0)
+# train and tune themselves: tests/workflow/test_train_tune_stages.py
 
 
 def test_samples_to_best_and_invalid_share():
@@ -190,8 +142,8 @@ def test_summary_and_report(built, tmp_path):
     assert (runs_frame["final_best_latency_us"] >= spaces.loc[0, "optimum_latency_us"]).all()
     strategies = read_table(tmp_path / "summary/strategies.parquet")
     assert list(strategies["n_seeds"]) == [2, 2]
-    assert strategies.set_index("strategy").loc["ml2tuner", "placeholder_strategy"]
+    assert not strategies["placeholder_strategy"].any()  # every strategy is real now
     run_report(tmp_path / "summary", tmp_path / "report/summary.md")
     text = (tmp_path / "report/summary.md").read_text()
-    assert "ml2tuner (placeholder)" in text and "Placeholder models" in text
+    assert "placeholder" not in text.lower()
     assert isinstance(pd.read_parquet(tmp_path / "summary/models.parquet"), pd.DataFrame)

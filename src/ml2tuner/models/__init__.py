@@ -16,9 +16,22 @@ from .features import (
     normalised_throughput,
     throughput,
 )
-from .hpo import SearchResult, SearchSettings, search_hyperparameters
+from .hpo import (
+    SEARCH_PARAMETERS,
+    SearchResult,
+    SearchSettings,
+    search_history,
+    search_hyperparameters,
+)
 from .metrics import classification_metrics, rmse, roc_auc, spearman, top_k_recall
-from .training import TrainedModels, TrainSettings, split_rows, train_models
+from .training import (
+    TASK_METRICS,
+    TrainedModels,
+    TrainSettings,
+    metric_rows,
+    split_rows,
+    train_models,
+)
 from .xgb import (
     MODEL_ROLES,
     PAPER_PARAMS,
@@ -32,9 +45,11 @@ from .xgb import (
 __all__ = [
     "FEATURE_SETS", "MODEL_FEATURE_SETS", "FeatureSet", "config_features", "feature_table",
     "hidden_features", "is_valid", "normalised_throughput", "throughput",
-    "SearchResult", "SearchSettings", "search_hyperparameters",
+    "SearchResult", "SearchSettings", "search_hyperparameters", "search_history",
+    "SEARCH_PARAMETERS",
     "classification_metrics", "rmse", "roc_auc", "spearman", "top_k_recall",
-    "TrainedModels", "TrainSettings", "split_rows", "train_models",
+    "TrainedModels", "TrainSettings", "split_rows", "train_models", "metric_rows",
+    "TASK_METRICS",
     "MODEL_ROLES", "PAPER_PARAMS", "CostModel", "ModelRole", "ModelSettings", "XGBModel",
     "default_settings",
 ]

@@ -26,7 +26,12 @@ from optuna.trial import TrialState
 from .metrics import rmse, spearman
 from .xgb import PAPER_PARAMS, ModelSettings, XGBModel
 
-__all__ = ["SearchSettings", "SearchResult", "search_hyperparameters", "quiet_optuna"]
+__all__ = ["SearchSettings", "SearchResult", "search_hyperparameters", "quiet_optuna",
+           "SEARCH_PARAMETERS", "search_history"]
+
+# What the search tunes (the names of Optuna's parameters, in the order of the history table).
+SEARCH_PARAMETERS = ("eta", "max_depth", "alpha", "lambda", "subsample", "colsample_bytree",
+                     "min_child_weight", "num_boost_round")
 
 
 @dataclass(frozen=True)
@@ -161,3 +166,36 @@ def search_hyperparameters(x: np.ndarray, y: np.ndarray, *, objective: str,
                               **{f"params_{k}": v for k, v in best.params.items()}}])
     return SearchResult(ModelSettings(objective=objective, params=params,
                                       num_boost_round=rounds), best_row, trials)
+
+
+def search_history(trials: pd.DataFrame, best_params: pd.DataFrame) -> pd.DataFrame:
+    """Optuna's trials of one or more studies as a flat, typed table.
+
+    Args:
+        trials: :attr:`SearchResult.trials` rows (with ``study`` and, for several models,
+            ``model``).
+        best_params: :attr:`SearchResult.best_params` rows (``study``, ``trial``).
+    Returns:
+        ``model, study, trial, state, value, best, duration_s`` and ``params_<name>`` for each
+        of :data:`SEARCH_PARAMETERS` (float64, NaN where a trial did not get that far);
+        ``best`` marks each study's best trial, ``duration_s`` is wall time.
+    """
+    columns = ["model", "study", "trial", "state", "value", "best", "duration_s",
+               *(f"params_{name}" for name in SEARCH_PARAMETERS)]
+    if trials.empty:
+        return pd.DataFrame({c: [] for c in columns})
+    best = set(zip(best_params["study"], best_params["trial"].astype(int), strict=True))
+    out = pd.DataFrame({
+        "model": trials["model"] if "model" in trials else "",
+        "study": trials["study"],
+        "trial": trials["number"].astype(np.int64),
+        "state": trials["state"].astype(str),
+        "value": trials["value"].astype(float),
+        "duration_s": trials["duration"].dt.total_seconds() if "duration" in trials
+        else np.nan,
+    })
+    out["best"] = [(s, int(t)) in best for s, t in zip(out["study"], out["trial"], strict=True)]
+    for name in SEARCH_PARAMETERS:
+        column = f"params_{name}"
+        out[column] = trials[column].astype(float) if column in trials else np.nan
+    return out[columns].reset_index(drop=True)

@@ -8,6 +8,7 @@ hyper-parameter search is configured — the best parameters and the Optuna tria
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,21 @@ import pandas as pd
 from .features import FEATURE_SETS, feature_table, is_valid, normalised_throughput, throughput
 from .hpo import SearchSettings, search_hyperparameters
 from .metrics import classification_metrics, rmse, spearman, top_k_recall
-from .xgb import MODEL_ROLES, ModelSettings, XGBModel, default_settings
+from .xgb import MODEL_ROLES, PAPER_PARAMS, ModelSettings, XGBModel, default_settings
 
-__all__ = ["TrainSettings", "TrainedModels", "train_models", "split_rows", "METRIC_COLUMNS"]
+__all__ = ["TrainSettings", "TrainedModels", "train_models", "split_rows", "METRIC_COLUMNS",
+           "TASK_METRICS", "metric_rows"]
 
 METRIC_COLUMNS = (
     "model", "task", "objective", "feature_set", "n_features", "features", "n_train", "n_test",
     "rmse", "spearman", "top_k", "top_k_recall", "accuracy", "precision", "recall", "roc_auc",
     "log_loss", "majority_accuracy", "throughput_scale", "params_json", "seed",
 )
+# The held-out metrics of each task, in the order of the long table (:func:`metric_rows`).
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "performance": ("rmse", "spearman", "top_k_recall"),
+    "validity": ("accuracy", "precision", "recall", "roc_auc", "log_loss", "majority_accuracy"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class TrainSettings:
         performance_objective: objective of P and A. Regression by default: RMSE on normalised
             throughput is only meaningful for a regression model (with ``rank:pairwise`` the
             RMSE column is NaN and Spearman / top-k recall remain).
+        params: booster parameters of all three models when there is no search (the paper's
+            by default).
+        num_boost_round: boosting rounds when there is no search.
         top_k: ``k`` of top-k recall.
         seed: seed of the split and of the boosters.
         search: Optuna search per model, or None for the paper's parameters.
@@ -46,6 +56,8 @@ class TrainSettings:
 
     train_fraction: float = 0.2
     performance_objective: str = "reg:squarederror"
+    params: Mapping[str, Any] = field(default_factory=lambda: dict(PAPER_PARAMS))
+    num_boost_round: int = 100
     top_k: int = 10
     seed: int = 0
     search: SearchSettings | None = None
@@ -114,7 +126,8 @@ def train_models(space: pd.DataFrame, compiled: pd.DataFrame | None, measured: p
         x = table[cols].to_numpy(np.float32)
         fit_rows = train if spec.task == "validity" else train & valid
         y = valid.astype(float) if spec.task == "validity" else y_perf
-        model_settings = default_settings(role, settings.performance_objective)
+        model_settings = default_settings(role, settings.performance_objective).replace(
+            params=dict(settings.params), num_boost_round=settings.num_boost_round)
         if settings.search is not None:
             result = search_hyperparameters(
                 x[fit_rows], y[fit_rows], objective=model_settings.objective,
@@ -137,6 +150,22 @@ def train_models(space: pd.DataFrame, compiled: pd.DataFrame | None, measured: p
                          pd.concat(best, ignore_index=True) if best else pd.DataFrame(),
                          pd.concat(trials, ignore_index=True) if trials else pd.DataFrame(),
                          split)
+
+
+def metric_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The wide ``metrics`` of :func:`train_models` as one row per model and metric.
+
+    Returns:
+        ``model, metric, value, n_train, n_test, objective, feature_set, n_features,
+        features, params_json`` — the ``models/metrics.parquet`` table — with P's and A's
+        :data:`TASK_METRICS` ``["performance"]`` and V's ``["validity"]``.
+    """
+    keep = ["n_train", "n_test", "objective", "feature_set", "n_features", "features",
+            "params_json"]
+    rows = [{"model": row["model"], "metric": metric, "value": float(row[metric]),
+             **{k: row[k] for k in keep}}
+            for _, row in metrics.iterrows() for metric in TASK_METRICS[row["task"]]]
+    return pd.DataFrame(rows, columns=["model", "metric", "value", *keep])
 
 
 def _evaluate(role: str, model: XGBModel, model_settings: ModelSettings, cols: list[str],

@@ -1,7 +1,7 @@
 """Entry points of the model, tuning, summary and report stages (called by ``scripts/``).
 
-``train`` and ``tune`` are placeholders until ``ml2tuner.models`` and ``ml2tuner.tuners`` land;
-their signatures are final.
+``train`` and ``tune`` run the library (``ml2tuner.models``, ``ml2tuner.tuners``,
+``ml2tuner.measure``) on a unit's tables; ``summary`` and ``report`` aggregate the runs.
 """
 
 from .report import run_report

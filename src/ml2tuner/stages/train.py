@@ -1,81 +1,124 @@
-"""Stage ``train``: the P, V and A models of a unit — a PLACEHOLDER until ``ml2tuner.models`` lands.
+"""Stage ``train``: models P, then V, then A of a unit, evaluated on a held-out split.
 
-The rule (``rules/train.smk``) and this function's signature are the final ones; what is missing
-is the training. :func:`run_train` therefore writes ``P.json``, ``V.json`` and ``A.json`` that
-say ``"placeholder": true`` and hold no model, and a ``metrics.parquet`` whose rows have
-``placeholder = true`` and NaN values. It does compute the train/test split the real models
-will use, so its sizes are real.
+Writes into the unit's ``models/`` folder (columns in ``docs/artifacts.md``):
+
+* ``P.json``, ``V.json``, ``A.json`` — the boosters as XGBoost JSON, with their settings and
+  feature names as attributes (:meth:`ml2tuner.models.XGBModel.load` reads them back);
+* ``metrics.parquet`` — one row per model and held-out metric (RMSE of normalised throughput
+  for P and A, V's accuracy / precision / recall / ROC-AUC, …, top-k recall) with the features
+  each model used;
+* ``split.parquet`` — which configurations were trained on and which were held out;
+* ``search.parquet`` — the Optuna trials of the hyper-parameter search (no rows when
+  ``model.optuna_trials`` is 0);
+* ``optuna.journal`` — the studies, only when searching. It is deliberately not a declared
+  output: Snakemake deletes the outputs of an interrupted job, and the journal is what lets
+  the re-run resume the studies instead of starting over.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ..workflow.columns import METRICS_COLUMNS
-from ..workflow.tables import derived_metadata, read_metadata, read_table, write_json, write_table
+from ..models import (
+    PAPER_PARAMS,
+    SearchSettings,
+    TrainSettings,
+    metric_rows,
+    search_history,
+    train_models,
+)
+from ..workflow.columns import METRICS_COLUMNS, SPLIT_COLUMNS, search_columns
+from ..workflow.config import ModelSettings as ModelSection
+from ..workflow.config import Unit, config_hash
+from ..workflow.tables import derived_metadata, read_metadata, read_table, write_table
 
-__all__ = ["MODELS", "run_train", "train_test_split"]
+__all__ = ["MODEL_FILES", "JOURNAL_NAME", "train_settings", "run_train"]
 
 logger = logging.getLogger(__name__)
 
-# name -> (what it predicts, from which features, its held-out metric)
-MODELS: dict[str, tuple[str, str, str]] = {
-    "P": ("performance (1 / latency)", "configuration features (knobs + layer shape)", "rmse"),
-    "V": ("validity (valid vs any failure)", "configuration features", "accuracy"),
-    "A": ("performance (1 / latency)", "configuration + hidden compiler features", "rmse"),
-}
-
-PLACEHOLDER_NOTE = ("placeholder: the P/V/A models (ml2tuner.models) have not landed yet; "
-                    "no model was trained and every metric is NaN")
+MODEL_FILES = {"P": "P.json", "V": "V.json", "A": "A.json"}
+JOURNAL_NAME = "optuna.journal"
 
 
-def train_test_split(n_rows: int, train_fraction: float, seed: int) -> tuple[np.ndarray,
-                                                                             np.ndarray]:
-    """Row positions of a seeded random train/test split."""
-    order = np.random.default_rng(seed).permutation(n_rows)
-    n_train = int(round(train_fraction * n_rows))
-    return np.sort(order[:n_train]), np.sort(order[n_train:])
+def train_settings(section: Mapping[str, Any], seed: int) -> TrainSettings:
+    """The library's :class:`~ml2tuner.models.TrainSettings` from the config's ``model`` section.
+
+    Args:
+        section: the ``model`` section (missing keys take the schema's defaults).
+        seed: seed of the split, the boosters and the search.
+    """
+    m = ModelSection(**section)
+    params = {**PAPER_PARAMS, "eta": m.learning_rate, "max_depth": m.max_depth,
+              "alpha": m.alpha, "subsample": m.subsample,
+              "colsample_bytree": m.colsample_bytree}
+    search = SearchSettings(n_trials=m.optuna_trials, seed=seed) if m.optuna_trials else None
+    return TrainSettings(train_fraction=m.train_fraction, performance_objective=m.objective,
+                         params=params, num_boost_round=m.n_estimators, seed=seed,
+                         search=search)
 
 
 def run_train(space_path: str | Path, compiled_path: str | Path, measured_path: str | Path,
               out_dir: str | Path, settings: Mapping[str, Any], seed: int) -> None:
     """Train P, then V, then A on a unit's tables and write them with held-out metrics.
 
-    PLACEHOLDER: writes placeholder model files and NaN metrics (see the module docstring).
-
     Args:
         space_path, compiled_path, measured_path: the unit's tables.
-        out_dir: the unit's ``models/`` folder; receives ``{P,V,A}.json`` and ``metrics.parquet``.
+        out_dir: the unit's ``models/`` folder (see the module docstring for what it gets).
         settings: the ``model`` section of the configuration.
-        seed: seed of the split and of the models.
+        seed: seed of the split, the models and the hyper-parameter search.
     """
     out_dir = Path(out_dir)
-    logger.warning(PLACEHOLDER_NOTE)
-    measured = read_table(measured_path, columns=["config_id", "status"])
-    valid = (measured["status"] == "valid").to_numpy()
-    train, test = train_test_split(len(measured), float(settings.get("train_fraction", 0.8)),
-                                   seed)
-    meta = derived_metadata(read_metadata(measured_path), "train",
-                            {"model": dict(settings), "seed": seed})
-    rows = []
-    for name, (predicts, features, metric) in MODELS.items():
-        # P and A learn performance from valid rows only; V learns from every row.
-        n_train = int(valid[train].sum()) if metric == "rmse" else len(train)
-        n_test = int(valid[test].sum()) if metric == "rmse" else len(test)
-        write_json({"placeholder": True, "model": name, "predicts": predicts,
-                    "features": features, "note": PLACEHOLDER_NOTE, "settings": dict(settings),
-                    "seed": seed, "n_train": n_train, "n_test": n_test,
-                    "inputs": {"space": str(space_path), "compiled": str(compiled_path),
-                               "measured": str(measured_path)},
-                    "metadata": meta}, out_dir / f"{name}.json")
-        rows.append({"model": name, "metric": metric, "value": float("nan"),
-                     "n_train": n_train, "n_test": n_test, "placeholder": True})
-        logger.info("%s: placeholder written (n_train %d, n_test %d)", name, n_train, n_test)
-    meta["placeholder"] = "true"
-    write_table(pd.DataFrame(rows), out_dir / "metrics.parquet", meta, METRICS_COLUMNS)
+    upstream = read_metadata(measured_path)
+    unit = Unit.from_metadata(upstream)
+    train = train_settings(settings, seed)
+    section = {**ModelSection().as_dict(), **dict(settings)}
+    # A study belongs to its data and settings; only its length may change and still resume.
+    study_key = config_hash({"measured": upstream["config_hash"], "seed": seed,
+                             "model": {k: v for k, v in section.items()
+                                       if k != "optuna_trials"}})[:12]
+    journal = out_dir / JOURNAL_NAME if train.search else None
+    if journal is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        logger.info("hyper-parameter search: %d Optuna trials per model, journal %s%s",
+                    train.search.n_trials, journal, " (resuming)" if journal.exists() else "")
+    result = train_models(read_table(space_path), read_table(compiled_path),
+                          read_table(measured_path, columns=["config_id", "status",
+                                                             "latency_us"]),
+                          unit.workload, unit.target, train, journal_path=journal,
+                          study_prefix=f"{unit.path}/{study_key}/")
+    for role, model in result.models.items():
+        _save_model(model, out_dir / MODEL_FILES[role])
+    metrics = metric_rows(result.metrics)
+    for row in result.metrics.itertuples(index=False):
+        shown = ", ".join(f"{r.metric} {r.value:.4g}" for r in metrics.itertuples()
+                          if r.model == row.model)
+        logger.info("%s (%s, %s, %d features; %d train / %d test rows): %s", row.model,
+                    row.objective, row.feature_set, row.n_features, row.n_train, row.n_test,
+                    shown)
+    rmse = metrics.set_index(["model", "metric"])["value"]
+    if np.isfinite(rmse.get(("P", "rmse"), np.nan)) and rmse[("P", "rmse")] > 0:
+        logger.info("RMSE(A) / RMSE(P) = %.3f", rmse[("A", "rmse")] / rmse[("P", "rmse")])
+    meta = derived_metadata(upstream, "train", {"model": section, "seed": seed})
+    meta["top_k"] = str(train.top_k)
+    meta["throughput_scale"] = repr(float(result.metrics["throughput_scale"].iloc[0]))
+    write_table(metrics, out_dir / "metrics.parquet", meta, METRICS_COLUMNS)
+    write_table(result.split, out_dir / "split.parquet", meta, SPLIT_COLUMNS)
+    write_table(search_history(result.trials, result.best_params), out_dir / "search.parquet",
+                meta, search_columns())
+
+
+def _save_model(model, path: Path) -> None:
+    """``model.save`` atomically (XGBoost picks JSON from the ``.json`` suffix)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

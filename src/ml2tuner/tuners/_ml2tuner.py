@@ -18,11 +18,16 @@ V learns valid vs any failure from all measurements.
 Defaults and why:
 
 * ``batch_size=5`` — the paper's prototype ("5 new samples a step").
-* ``n_random=64`` — AutoTVM's ``plan_size``: ``ml2tuner`` and ``autotvm`` fit their first
-  models on equally many random samples, so a comparison isolates what the models do after
-  that. The prototype's "first 100 random" is ``n_random: 100``; at the workflow's budget of
-  200 it spends half the run before any model acts (on zcu102/C4, 5 seeds: median 105 samples
-  to within 1 % of the optimum with 100, 78.5 with 64).
+* ``n_random=32`` — the three models are refitted after every batch, so, unlike AutoTVM (which
+  plans ``plan_size`` = 64 trials from each model), ml2tuner needs no full plan of random
+  samples before its first model; every random sample is a likely failure (a third to two
+  thirds of the default spaces are invalid), while too few starve V and P (with 8 the search
+  collapses onto one region). 32 ≈ six batches, about ten examples of each class for V.
+  Against 64 and 16 on zcu102 layers and seeds the workflow does not use, 32 needed fewer
+  samples to come within 1 % of the optimum on three of four layers and measured fewer invalid
+  configurations on all four (docs/models-and-tuners.md, ``benchmarks/ml2tuner_ablation.py``).
+  The prototype's "first 100 random" is ``n_random: 100``; at the workflow's budget of 200 it
+  spends half the run before any model acts.
 * ``objective="rank:pairwise"`` with the paper's booster parameters — what the prototype used
   for P and A; only the order of the candidates matters to the tuner.
 * ``n_candidates=64`` — AutoTVM's plan size: P's shortlist is as long as the list AutoTVM
@@ -66,7 +71,7 @@ class ML2TunerSettings(TunerSettings):
     """
 
     batch_size: int = 5
-    n_random: int = 64
+    n_random: int = 32
     n_candidates: int = 64
     v_threshold: float = 0.5
     epsilon: float = 0.05

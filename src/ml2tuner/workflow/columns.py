@@ -14,8 +14,9 @@ from ..vta.workload import Conv2D
 from .tables import Column
 
 __all__ = ["HIDDEN_STRING_FEATURES", "flatten_knobs", "space_columns", "compiled_columns",
-           "measured_columns", "METRICS_COLUMNS", "TUNING_COLUMNS", "RUNS_COLUMNS",
-           "STRATEGIES_COLUMNS", "SPACES_COLUMNS", "MODELS_COLUMNS", "STATUS_COUNT_COLUMNS"]
+           "measured_columns", "METRICS_COLUMNS", "SPLIT_COLUMNS", "search_columns",
+           "tuning_columns", "RUNS_COLUMNS", "STRATEGIES_COLUMNS", "SPACES_COLUMNS",
+           "MODELS_COLUMNS", "STATUS_COUNT_COLUMNS"]
 
 # Hidden features that are categorical (strings); every other one is float64.
 HIDDEN_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
@@ -57,15 +58,36 @@ def measured_columns() -> list[Column]:
             ("latency_us", "float64")] + [(f"c_{name}", "int64") for name in COUNTER_NAMES]
 
 
+# models/metrics.parquet: one row per model and held-out metric (ml2tuner.models.metric_rows).
 METRICS_COLUMNS: list[Column] = [
     ("model", "string"), ("metric", "string"), ("value", "float64"), ("n_train", "int64"),
-    ("n_test", "int64"), ("placeholder", "bool")]
+    ("n_test", "int64"), ("objective", "string"), ("feature_set", "string"),
+    ("n_features", "int64"), ("features", "string"), ("params_json", "string")]
 
-TUNING_COLUMNS: list[Column] = [
-    ("trial", "int64"), ("config_id", "int64"), ("status", "string"), ("error_no", "int64"),
-    ("latency_us", "float64"), ("best_latency_us", "float64"), ("p_score", "float64"),
-    ("v_prob", "float64"), ("a_score", "float64"), ("tuner_wall_s", "float64"),
-    ("placeholder_strategy", "bool")]
+# models/split.parquet: the train stage's split of the measured configurations.
+SPLIT_COLUMNS: list[Column] = [("config_id", "int64"), ("split", "string")]
+
+
+def search_columns() -> list[Column]:
+    """``models/search.parquet``: the Optuna trials of P, V and A (``search_history``)."""
+    from ..models.hpo import SEARCH_PARAMETERS  # imports optuna: only where needed
+
+    return [("model", "string"), ("study", "string"), ("trial", "int64"), ("state", "string"),
+            ("value", "float64"), ("best", "bool"), ("duration_s", "float64")] + [
+        (f"params_{name}", "float64") for name in SEARCH_PARAMETERS]
+
+
+def tuning_columns(knob_names: list[str]) -> list[Column]:
+    """``tuning/{strategy}/seed{seed}.parquet``: the trial log of ``ml2tuner.tuners.run_tuning``.
+
+    Args:
+        knob_names: the knob columns of the unit's ``space.parquet``.
+    """
+    return [("trial", "int64"), ("batch", "int64"), ("config_id", "int64")] + [
+        (name, "int64") for name in knob_names] + [
+        ("status", "string"), ("error_no", "int64"), ("error_kind", "string"),
+        ("latency_us", "float64"), ("best_latency_us", "float64"), ("p_score", "float64"),
+        ("v_prob", "float64"), ("a_score", "float64"), ("tuner_wall_s", "float64")]
 
 _UNIT_KEYS: list[Column] = [("target", "string"), ("layer", "string"), ("template", "string")]
 

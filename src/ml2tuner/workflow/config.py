@@ -43,9 +43,10 @@ def config_hash(section: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Settings of the P, V and A models (DESIGN.md §5); defaults are the paper's."""
+    """Settings of the offline P, V and A models (DESIGN.md §5); the booster parameters are
+    the paper's, the objective is regression so that held-out RMSE is defined."""
 
-    objective: str = "rank:pairwise"
+    objective: str = "reg:squarederror"
     learning_rate: float = 0.1
     max_depth: int = 6
     alpha: float = 0.01
@@ -79,6 +80,17 @@ class Unit:
 
     def space_size(self) -> int:
         return get_template(self.template).size(self.workload, self.target)
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> Unit:
+        """The unit a table was made for, from its metadata (``target_params``,
+        ``layer_shape``, ``template``), so a table can be used without the configuration."""
+        try:
+            return cls(Target(**json.loads(metadata["target_params"])),
+                       Conv2D(**json.loads(metadata["layer_shape"])), metadata["template"])
+        except KeyError as exc:
+            raise ValueError(f"table metadata lacks {exc.args[0]!r} (not a workflow "
+                             "table?)") from None
 
     def section(self) -> dict[str, Any]:
         """The configuration that determines the unit's space, compile and simulate tables."""
