@@ -37,3 +37,17 @@ def micro_unit():
         "layer_definitions": {"M": {"h": 4, "w": 4, "ic": 16, "oc": 16, "kernel": 3, "pad": 1}},
     })
     return cfg, cfg.unit("pynq", "M", "nestc")
+
+
+def _parquet_schema(path) -> list[tuple[str, str]]:
+    """A Parquet file's columns as (name, type) in the notation of workflow.columns."""
+    import pyarrow.parquet as pq
+
+    names = {"int64": "int64", "double": "float64", "string": "string", "bool": "bool"}
+    return [(f.name, names[str(f.type)]) for f in pq.read_schema(path)]
+
+
+@pytest.fixture(scope="session")
+def parquet_schema():
+    """The function reading a table's (column, type) list, to compare with the documented one."""
+    return _parquet_schema

@@ -41,12 +41,6 @@ FAST_OPTIONS = {
 FAST_MODEL = {"train_fraction": 0.75, "n_estimators": 20}
 
 
-def _schema(path) -> list[tuple[str, str]]:
-    import pyarrow.parquet as pq
-
-    names = {"int64": "int64", "double": "float64", "string": "string", "bool": "bool"}
-    return [(f.name, names[str(f.type)]) for f in pq.read_schema(path)]
-
 
 @pytest.fixture(scope="module")
 def unit_dir(tmp_path_factory, micro_unit):
@@ -78,10 +72,10 @@ def _tune(root, out, strategy, seed, budget=30, settings=None):
 
 # ---- train -----------------------------------------------------------------------------------
 
-def test_train_writes_three_models_and_their_heldout_metrics(unit_dir):
+def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, unit_dir):
     models = unit_dir / "models"
     metrics = read_table(models / "metrics.parquet")
-    assert _schema(models / "metrics.parquet") == METRICS_COLUMNS
+    assert parquet_schema(models / "metrics.parquet") == METRICS_COLUMNS
     by = metrics.set_index(["model", "metric"])["value"]
     assert 0 < by[("P", "rmse")] < 1 and 0 < by[("A", "rmse")] < 1
     assert {"accuracy", "precision", "recall", "roc_auc"} <= set(by["V"].index)
@@ -96,10 +90,10 @@ def test_train_writes_three_models_and_their_heldout_metrics(unit_dir):
         model = XGBModel.load(models / f"{role}.json")
         assert model.feature_names == features[role]
     split = read_table(models / "split.parquet")
-    assert _schema(models / "split.parquet") == SPLIT_COLUMNS and len(split) == 128
+    assert parquet_schema(models / "split.parquet") == SPLIT_COLUMNS and len(split) == 128
     v = metrics[metrics["model"] == "V"].iloc[0]
     assert (split["split"] == "test").sum() == v["n_test"] == 128 - v["n_train"]
-    assert _schema(models / "search.parquet") == search_columns()
+    assert parquet_schema(models / "search.parquet") == search_columns()
     assert read_table(models / "search.parquet").empty  # optuna_trials 0: no search
     assert not (models / "optuna.journal").exists()
     meta = read_metadata(models / "metrics.parquet")
@@ -117,10 +111,10 @@ def test_training_is_deterministic(unit_dir, tmp_path):
             (unit_dir / "models" / f"{role}.json").read_bytes()
 
 
-def test_search_is_recorded_and_resumes_from_its_journal(unit_dir, tmp_path):
+def test_search_is_recorded_and_resumes_from_its_journal(parquet_schema, unit_dir, tmp_path):
     out = _train(unit_dir, tmp_path / "models", {**FAST_MODEL, "optuna_trials": 2}, seed=1)
     first = read_table(out / "search.parquet")
-    assert _schema(out / "search.parquet") == search_columns()
+    assert parquet_schema(out / "search.parquet") == search_columns()
     assert first["model"].tolist() == ["P"] * 2 + ["V"] * 2 + ["A"] * 2
     assert first.groupby("model")["best"].sum().tolist() == [1, 1, 1]
     assert (first["state"] == "COMPLETE").all() and (out / "optuna.journal").exists()
@@ -145,12 +139,13 @@ def test_strategies_are_the_registry_and_the_schema():
 
 
 @pytest.mark.parametrize("strategy", sorted(TUNERS))
-def test_every_strategy_replays_measured_without_repeats(unit_dir, tmp_path, strategy):
+def test_every_strategy_replays_measured_without_repeats(parquet_schema, unit_dir, tmp_path,
+                                                        strategy):
     out = _tune(unit_dir, tmp_path / "t.parquet", strategy, seed=1)
     trials = read_table(out)
     space = read_table(unit_dir / "space.parquet")
     knobs = [c for c in space.columns if c not in ("config_id", "knobs_json")]
-    assert _schema(out) == tuning_columns(knobs)
+    assert parquet_schema(out) == tuning_columns(knobs)
     assert trials["trial"].tolist() == list(range(30)) and trials["config_id"].is_unique
     measured = read_table(unit_dir / "measured.parquet").set_index("config_id")
     assert (trials["status"].to_numpy() == measured.loc[trials["config_id"], "status"]).all()

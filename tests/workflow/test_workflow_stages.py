@@ -25,13 +25,6 @@ from ml2tuner.workflow.columns import compiled_columns, measured_columns, space_
 from ml2tuner.workflow.merge import merge_frames
 
 
-def _schema(path) -> list[tuple[str, str]]:
-    import pyarrow.parquet as pq
-
-    names = {"int64": "int64", "double": "float64", "string": "string", "bool": "bool"}
-    return [(f.name, names[str(f.type)]) for f in pq.read_schema(path)]
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, micro_unit):
     """The unit's space, compiled and measured tables (measured from two shards)."""
@@ -48,7 +41,7 @@ def built(tmp_path_factory, micro_unit):
     return root
 
 
-def test_space_enumerates_the_template_in_order(built, micro_unit):
+def test_space_enumerates_the_template_in_order(parquet_schema, built, micro_unit):
     _, unit = micro_unit
     space = read_table(built / "space.parquet")
     configs = get_template("nestc").enumerate(unit.workload, unit.target)
@@ -56,7 +49,8 @@ def test_space_enumerates_the_template_in_order(built, micro_unit):
     assert (space["config_id"] == np.arange(128)).all()
     assert [json.loads(k) for k in space["knobs_json"]] == configs
     assert (space["tile_h"] == [c["tile_h"] for c in configs]).all()
-    assert _schema(built / "space.parquet") == space_columns("nestc", unit.workload, unit.target)
+    assert parquet_schema(built / "space.parquet") == space_columns("nestc", unit.workload,
+                                                                    unit.target)
 
 
 def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
@@ -71,13 +65,13 @@ def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
     assert row["oc_nthread"] == knobs["oc_nthread"]
 
 
-def test_compiled_and_measured_match_a_direct_measurement(built, micro_unit):
+def test_compiled_and_measured_match_a_direct_measurement(parquet_schema, built, micro_unit):
     _, unit = micro_unit
     space = read_table(built / "space.parquet")
     compiled = read_table(built / "compiled.parquet")
     measured = read_table(built / "measured.parquet")
-    assert _schema(built / "compiled.parquet") == compiled_columns()
-    assert _schema(built / "measured.parquet") == measured_columns()
+    assert parquet_schema(built / "compiled.parquet") == compiled_columns()
+    assert parquet_schema(built / "measured.parquet") == measured_columns()
     assert set(measured["status"]) <= set(STATUSES)
     assert (measured["error_no"] == measured["status"].map(ERROR_NO)).all()
     for config_id in (0, 37, 127):
