@@ -342,9 +342,9 @@ class _Emitter:
             rt.replay(shifted, end_state)
             return
         self.flush_replays()
-        mark = rt.mark()
+        rt.mark()
         self._emit_step(tiles)
-        rows, tags = rt.since(mark)
+        rows, tags = rt.since_mark()
         memory = rows[:, isa.F_MEM_TYPE]
         opcode = rows[:, isa.F_OPCODE]
         kinds = np.zeros(len(rows), dtype=np.int64)
@@ -483,7 +483,7 @@ def compile_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict,
     emitter = _Emitter(plan)
     emitter.replay_steps = replay
     try:
-        if template == "nestc":
+        if plan.checks_uop_depth:
             _check_uop_depth(plan, emitter)
         fields, uops, n_steps = emitter.run()
     except CompileError as exc:

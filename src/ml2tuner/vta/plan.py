@@ -80,6 +80,7 @@ class ConvPlan:
     gemm_order: tuple[str, ...]  # uop nest order of the GEMM, outer to inner
     tvm_dma: bool  # loads/stores must be single 2-D DMAs (TVM) or one per plane (NEST-C)
     verify_dep: bool  # the runtime checks uop kernels (TVM) or not (NEST-C)
+    checks_uop_depth: bool  # the compiler refuses a kernel larger than the uop buffer (NEST-C)
 
     @property
     def threads(self) -> int:
@@ -154,7 +155,7 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
 
     def candidate(tco: int, tci: int) -> ConvPlan:
         return ConvPlan("nestc", wl, target, 1, th, tw, tci, tco, threads, 1, resident,
-                        "largest", ("ci", "kh", "kw", "co", "h", "w"), False, False)
+                        "largest", ("ci", "kh", "kw", "co", "h", "w"), False, False, True)
 
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
     # chunk that fits the input (and weight) buffers: fewer reloads of inputs and partial sums.
@@ -175,7 +176,7 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     tci, tco = knobs["tile_ci"][1], knobs["tile_co"][1]
     oc_threads, h_threads = knobs["oc_nthread"], knobs["h_nthread"]
     plan = ConvPlan("autotvm", wl, target, tb, th, tw, tci, tco, h_threads, oc_threads, False,
-                    "outermost", ("ci", "w", "kw", "kh", "co", "h"), True, True)
+                    "outermost", ("ci", "w", "kw", "kh", "co", "h"), True, True, False)
     # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard: the last
     # round of tiles runs on fewer threads (steps() skips the missing ones).
     _check_capacity(plan)

@@ -225,17 +225,15 @@ class StreamBuilder:
         return (tuple(self._pending_prev.values()), tuple(self._pending_next.values()),
                 last_key, self.uop_version)
 
-    def mark(self) -> int:
-        """Start recording: rows emitted from here on can be read back with :meth:`since`."""
+    def mark(self) -> None:
+        """Start recording: rows emitted from here on can be read back with :meth:`since_mark`."""
         self._flush()
-        return 0
 
-    def since(self, mark: int) -> tuple[np.ndarray, np.ndarray]:
+    def since_mark(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows and their thread tags emitted since :meth:`mark` (a copy)."""
-        rows = self._rows[mark:]
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64,
-                           count=len(rows) * isa.NUM_FIELDS)
-        return flat.reshape(-1, isa.NUM_FIELDS), np.array(self._tags[mark:], dtype=np.int64)
+        flat = np.fromiter(chain.from_iterable(self._rows), dtype=np.int64,
+                           count=len(self._rows) * isa.NUM_FIELDS)
+        return flat.reshape(-1, isa.NUM_FIELDS), np.array(self._tags, dtype=np.int64)
 
     def replay(self, rows: np.ndarray, end_state: tuple) -> None:
         """Append ``rows`` as if the calls that produced them had been made again.

@@ -15,8 +15,8 @@ from .tables import Column
 
 __all__ = ["HIDDEN_STRING_FEATURES", "flatten_knobs", "space_columns", "compiled_columns",
            "measured_columns", "METRICS_COLUMNS", "SPLIT_COLUMNS", "search_columns",
-           "tuning_columns", "RUNS_COLUMNS", "STRATEGIES_COLUMNS", "SPACES_COLUMNS",
-           "MODELS_COLUMNS", "STATUS_COUNT_COLUMNS"]
+           "tuning_columns", "STATUS_COUNT_COLUMNS",
+           "SPACES_COLUMNS"]
 
 # Hidden features that are categorical (strings); every other one is float64.
 HIDDEN_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
@@ -89,27 +89,11 @@ def tuning_columns(knob_names: list[str]) -> list[Column]:
         ("latency_us", "float64"), ("best_latency_us", "float64"), ("p_score", "float64"),
         ("v_prob", "float64"), ("a_score", "float64"), ("tuner_wall_s", "float64")]
 
-_UNIT_KEYS: list[Column] = [("target", "string"), ("layer", "string"), ("template", "string")]
-
-RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
-    ("strategy", "string"), ("seed", "int64"), ("placeholder_strategy", "bool"),
-    ("n_trials", "int64"), ("optimum_latency_us", "float64"),
-    ("final_best_latency_us", "float64"), ("samples_to_best", "int64"),
-    ("n_invalid", "int64"), ("invalid_share", "float64")]
-
-STRATEGIES_COLUMNS: list[Column] = _UNIT_KEYS + [
-    ("strategy", "string"), ("placeholder_strategy", "bool"), ("n_seeds", "int64"),
-    ("reached_share", "float64"), ("samples_to_best_median", "float64"),
-    ("samples_to_best_q25", "float64"), ("samples_to_best_q75", "float64"),
-    ("invalid_share_median", "float64"), ("final_best_latency_us_median", "float64"),
-    ("final_best_latency_us_q25", "float64"), ("final_best_latency_us_q75", "float64")]
-
 STATUS_COUNT_COLUMNS: list[Column] = [
     ("n_valid", "int64"), ("n_compile_error", "int64"), ("n_runtime_error", "int64"),
     ("n_wrong_answer", "int64"), ("n_timeout", "int64")]
 
-SPACES_COLUMNS: list[Column] = _UNIT_KEYS + [("n_configs", "int64")] + STATUS_COUNT_COLUMNS + [
-    ("optimum_latency_us", "float64"), ("optimum_config_id", "int64"),
+SPACES_COLUMNS: list[Column] = [
+    ("target", "string"), ("layer", "string"), ("template", "string"), ("n_configs", "int64"),
+    *STATUS_COUNT_COLUMNS, ("optimum_latency_us", "float64"), ("optimum_config_id", "int64"),
     ("median_valid_latency_us", "float64")]
-
-MODELS_COLUMNS: list[Column] = _UNIT_KEYS + METRICS_COLUMNS
