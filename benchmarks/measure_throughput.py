@@ -19,7 +19,7 @@ import pstats
 import time
 
 from ml2tuner.space.templates import get_template
-from ml2tuner.vta.measure import measure
+from ml2tuner.vta.harness import measure
 from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import get_layer
 
@@ -53,13 +53,19 @@ def main() -> None:
         statuses = run()
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};"
-          f" one process")
-    print(f"{args.layer} {args.template} on {args.target}: {len(space)} configurations in "
-          f"{elapsed:.1f} s = {len(space) / elapsed:.0f} configurations/s"
-          + (" (under cProfile)" if args.profile else ""))
-    print(f"process CPU time {cpu:.1f} s = {len(space) / cpu:.0f} configurations per CPU-second"
-          f" (differs from wall time when other processes share the cores)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};"
+        f" one process"
+    )
+    print(
+        f"{args.layer} {args.template} on {args.target}: {len(space)} configurations in "
+        f"{elapsed:.1f} s = {len(space) / elapsed:.0f} configurations/s"
+        + (" (under cProfile)" if args.profile else "")
+    )
+    print(
+        f"process CPU time {cpu:.1f} s = {len(space) / cpu:.0f} configurations per CPU-second"
+        f" (differs from wall time when other processes share the cores)"
+    )
     print("statuses:", dict(statuses))
     if args.profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)

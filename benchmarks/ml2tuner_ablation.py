@@ -27,9 +27,17 @@ from ml2tuner.tuners import TuningSpace, make_tuner, run_tuning
 from ml2tuner.workflow.config import Unit
 from ml2tuner.workflow.tables import read_metadata, read_table
 
-DEFAULT_VARIANTS = ["", "n_random=32", "n_random=16", "v_threshold=0.7", "v_threshold=0.3",
-                    "objective=reg:squarederror", "n_candidates=32", "n_candidates=128",
-                    "epsilon=0"]
+DEFAULT_VARIANTS = [
+    "",
+    "n_random=32",
+    "n_random=16",
+    "v_threshold=0.7",
+    "v_threshold=0.3",
+    "objective=reg:squarederror",
+    "n_candidates=32",
+    "n_candidates=128",
+    "epsilon=0",
+]
 
 
 def parse_variant(text: str) -> dict:
@@ -64,17 +72,26 @@ def main() -> None:
     for unit_dir in sorted(p.parent for p in Path(args.results).glob("*/*/*/measured.parquet")):
         unit = Unit.from_metadata(read_metadata(unit_dir / "measured.parquet"))
         measured = read_table(unit_dir / "measured.parquet")
-        space = TuningSpace(read_table(unit_dir / "space.parquet"), unit.workload, unit.target,
-                            read_table(unit_dir / "compiled.parquet"))
+        space = TuningSpace(
+            read_table(unit_dir / "space.parquet"),
+            unit.workload,
+            unit.target,
+            read_table(unit_dir / "compiled.parquet"),
+        )
         optimum = measured.loc[measured["status"] == "valid", "latency_us"].min()
         reference = {}
-        runs = [("autotvm", "autotvm", {})] + [("ml2tuner", v or "defaults", parse_variant(v))
-                                               for v in variants]
+        runs = [("autotvm", "autotvm", {})] + [
+            ("ml2tuner", v or "defaults", parse_variant(v)) for v in variants
+        ]
         for strategy, label, options in runs:
             to_best, to_match, invalid, late = [], [], [], []
             for seed in range(*args.seeds):
-                log = run_tuning(make_tuner(strategy, space, seed=seed, options=options),
-                                 ReplayMeasurer(measured), args.budget, seed=seed)
+                log = run_tuning(
+                    make_tuner(strategy, space, seed=seed, options=options),
+                    ReplayMeasurer(measured),
+                    args.budget,
+                    seed=seed,
+                )
                 best = log["best_latency_us"].to_numpy(float)
                 if strategy == "autotvm":
                     reference[seed] = best[-1]
@@ -83,11 +100,18 @@ def main() -> None:
                 to_match.append(first_reaching(best, reference[seed]))
                 invalid.append(bad.mean())
                 late.append(bad[64:].mean())
-            rows.append({"unit": unit.path, "strategy": strategy, "variant": label,
-                         "to_best": median(to_best),
-                         "reached": f"{np.isfinite(to_best).sum()}/{len(to_best)}",
-                         "to_match": median(to_match), "invalid": float(np.mean(invalid)),
-                         "invalid_after_64": float(np.mean(late))})
+            rows.append(
+                {
+                    "unit": unit.path,
+                    "strategy": strategy,
+                    "variant": label,
+                    "to_best": median(to_best),
+                    "reached": f"{np.isfinite(to_best).sum()}/{len(to_best)}",
+                    "to_match": median(to_match),
+                    "invalid": float(np.mean(invalid)),
+                    "invalid_after_64": float(np.mean(late)),
+                }
+            )
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 160, "display.max_rows", 200):

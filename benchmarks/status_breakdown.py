@@ -15,13 +15,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from ml2tuner.space.templates import get_template
-from ml2tuner.vta.measure import STATUSES, measure
+from ml2tuner.vta.harness import STATUSES, measure
 from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import RESNET18, get_layer
 
 
-def _breakdown(job: tuple[str, str, str]) -> tuple[tuple[str, str, str], collections.Counter,
-                                                   collections.Counter, float]:
+def _breakdown(
+    job: tuple[str, str, str],
+) -> tuple[tuple[str, str, str], collections.Counter, collections.Counter, float]:
     target_name, layer, template = job
     target, workload = get_target(target_name), get_layer(layer)
     statuses: collections.Counter = collections.Counter()
@@ -44,26 +45,33 @@ def main() -> None:
     parser.add_argument("--templates", nargs="+", default=["nestc", "autotvm"])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    jobs = [(t, layer, tpl) for t in args.targets for tpl in args.templates
-            for layer in args.layers]
+    jobs = [
+        (t, layer, tpl) for t in args.targets for tpl in args.templates for layer in args.layers
+    ]
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         results = {job: rest for job, *rest in pool.map(_breakdown, jobs)}
     for target in args.targets:
         print(f"\n### {target}\n")
-        print("| layer | template | configs | " + " | ".join(STATUSES)
-              + " | best valid µs | failure causes |")
+        print(
+            "| layer | template | configs | "
+            + " | ".join(STATUSES)
+            + " | best valid µs | failure causes |"
+        )
         print("|---|---|---:|" + "---:|" * len(STATUSES) + "---:|---|")
         for tpl in args.templates:
             for layer in args.layers:
                 statuses, causes, best = results[(target, layer, tpl)]
                 total = sum(statuses.values())
-                cells = " | ".join(f"{statuses[s]} ({100 * statuses[s] / total:.0f}%)"
-                                   for s in STATUSES)
+                cells = " | ".join(
+                    f"{statuses[s]} ({100 * statuses[s] / total:.0f}%)" for s in STATUSES
+                )
                 cause_text = ", ".join(f"{k} {v}" for k, v in causes.most_common())
                 print(f"| {layer} | {tpl} | {total} | {cells} | {best:.0f} | {cause_text} |")
-    print(f"\n{sum(sum(s.values()) for s, _, _ in results.values())} configurations in "
-          f"{time.perf_counter() - start:.0f} s with {args.jobs} processes")
+    print(
+        f"\n{sum(sum(s.values()) for s, _, _ in results.values())} configurations in "
+        f"{time.perf_counter() - start:.0f} s with {args.jobs} processes"
+    )
 
 
 if __name__ == "__main__":

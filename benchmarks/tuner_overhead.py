@@ -36,16 +36,21 @@ TABLES = ("space", "compiled", "measured")
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}, "
-            f"xgboost {xgboost.__version__}, optuna {optuna.__version__}")
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, "
+        f"xgboost {xgboost.__version__}, optuna {optuna.__version__}"
+    )
 
 
 def load_tables(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], float]:
     """The three tables and the live cost of one measurement (s)."""
     layer, target = get_layer(args.layer), get_target(args.target)
-    folder = Path(args.tables) if args.tables else \
-        Path(args.cache) / f"{args.target}_{args.layer}_{args.template}"
+    folder = (
+        Path(args.tables)
+        if args.tables
+        else Path(args.cache) / f"{args.target}_{args.layer}_{args.template}"
+    )
     if all((folder / f"{name}.parquet").exists() for name in TABLES):
         tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
         from ml2tuner.measure import LiveMeasurer  # time a few live measurements
@@ -56,8 +61,11 @@ def load_tables(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], floa
         start = time.perf_counter()
         live.measure(ids[1:])
         return tables, (time.perf_counter() - start) / (len(ids) - 1)
-    print(f"building the tables of {args.target}/{args.layer}/{args.template} "
-          f"(cached in {folder}) ...", flush=True)
+    print(
+        f"building the tables of {args.target}/{args.layer}/{args.template} "
+        f"(cached in {folder}) ...",
+        flush=True,
+    )
     start = time.perf_counter()
     tables = dict(zip(TABLES, measure_space(layer, target, args.template), strict=True))
     per_config = (time.perf_counter() - start) / len(tables["space"])
@@ -86,12 +94,16 @@ def main() -> None:
     measured = tables["measured"]
     valid = measured["status"] == "valid"
     optimum = measured.loc[valid, "latency_us"].min()
-    print(f"space: {args.target}/{args.layer}/{args.template}, {space.n} configurations, "
-          f"{valid.mean():.1%} valid, optimum {optimum:.1f} µs")
+    print(
+        f"space: {args.target}/{args.layer}/{args.template}, {space.n} configurations, "
+        f"{valid.mean():.1%} valid, optimum {optimum:.1f} µs"
+    )
     print(f"live measurement (compile + timing simulation): {live_s * 1e3:.1f} ms/config")
     print(f"budget {args.budget}, seeds 0..{args.seeds - 1}, default settings, replay measurer\n")
-    header = (f"{'strategy':<10}{'ms/trial':>10}{'max ms/batch':>14}{'vs live':>9}"
-              f"{'invalid':>9}{'best/opt':>10}")
+    header = (
+        f"{'strategy':<10}{'ms/trial':>10}{'max ms/batch':>14}{'vs live':>9}"
+        f"{'invalid':>9}{'best/opt':>10}"
+    )
     print(header)
     print("-" * len(header))
     for name in args.strategies:
@@ -104,12 +116,16 @@ def main() -> None:
             invalid.append((log["status"] != "valid").mean())
             ratio.append(log["best_latency_us"].iloc[-1] / optimum)
         ms = 1e3 * float(np.mean(per_trial))
-        print(f"{name:<10}{ms:>10.2f}{1e3 * max(per_batch):>14.1f}"
-              f"{ms / (1e3 * live_s):>8.1%} {np.mean(invalid):>8.1%}"
-              f"{np.nanmedian(ratio):>10.3f}")
-    print("\nms/trial: tuner wall time (propose + observe) per measurement, mean over seeds; "
-          "vs live: that as a share of one live measurement; best/opt: median over seeds of "
-          "the best latency found / the space's optimum.")
+        print(
+            f"{name:<10}{ms:>10.2f}{1e3 * max(per_batch):>14.1f}"
+            f"{ms / (1e3 * live_s):>8.1%} {np.mean(invalid):>8.1%}"
+            f"{np.nanmedian(ratio):>10.3f}"
+        )
+    print(
+        "\nms/trial: tuner wall time (propose + observe) per measurement, mean over seeds; "
+        "vs live: that as a share of one live measurement; best/opt: median over seeds of "
+        "the best latency found / the space's optimum."
+    )
 
 
 if __name__ == "__main__":

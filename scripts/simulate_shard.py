@@ -5,5 +5,10 @@ from ml2tuner.workflow import load_config, log_to, run_simulate_shard
 log_to(snakemake.log[0])
 wc = snakemake.wildcards
 unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
-run_simulate_shard(unit, snakemake.input.space, snakemake.input.compiled,
-                   tuple(snakemake.params.bounds), snakemake.output.shard)
+run_simulate_shard(
+    unit,
+    snakemake.input.space,
+    snakemake.input.compiled,
+    tuple(snakemake.params.bounds),
+    snakemake.output.shard,
+)

@@ -19,14 +19,16 @@ class Tables:
         from ml2tuner.measure.tables import measure_space
 
         self.layer, self.target, self.template = SMALL_LAYER, SMALL_TARGET, template
-        self.space, self.compiled, self.measured = measure_space(SMALL_LAYER, SMALL_TARGET,
-                                                                 template)
+        self.space, self.compiled, self.measured = measure_space(
+            SMALL_LAYER, SMALL_TARGET, template
+        )
 
     def tuning_space(self, with_hidden: bool = True):
         from ml2tuner.tuners import TuningSpace
 
-        return TuningSpace(self.space, self.layer, self.target,
-                           self.compiled if with_hidden else None)
+        return TuningSpace(
+            self.space, self.layer, self.target, self.compiled if with_hidden else None
+        )
 
     def all_failed(self) -> pd.DataFrame:
         """The measured table with every configuration turned into a wrong answer."""

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
-    from .vta.measure import measure  # imports numba; keep `--help` fast
+    from .vta.harness import measure  # imports numba; keep `--help` fast
 
     target = get_target(args.target)
     workload = parse_shape(args.shape) if args.shape else get_layer(args.layer)
@@ -33,19 +33,28 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     template = get_template(args.template)
     knobs = parse_knobs(args.knobs)
     template.validate(knobs, workload, target)
-    result = measure(workload, target, args.template, knobs, functional=args.functional,
-                     seed=args.seed)
+    result = measure(
+        workload, target, args.template, knobs, functional=args.functional, seed=args.seed
+    )
     if args.json:
         print(json.dumps(_jsonable(result.as_dict()), sort_keys=True))
         return 0
     print(f"{workload.name} on {target.name} ({target.model_string}), template {args.template}")
-    print(f"status      {result.status} (error_no {result.error_no})"
-          + (f": {result.error_kind} — {result.message}" if result.error_kind else ""))
+    print(
+        f"status      {result.status} (error_no {result.error_no})"
+        + (f": {result.error_kind} — {result.message}" if result.error_kind else "")
+    )
     if result.cycles >= 0:
         print(f"cycles      {result.cycles}")
         print(f"latency     {result.latency_us:.1f} µs at {target.clock_mhz:g} MHz")
-        for key in ("gemm_counter", "alu_counter", "inp_load_nbytes", "wgt_load_nbytes",
-                    "uop_load_nbytes", "out_store_nbytes"):
+        for key in (
+            "gemm_counter",
+            "alu_counter",
+            "inp_load_nbytes",
+            "wgt_load_nbytes",
+            "uop_load_nbytes",
+            "out_store_nbytes",
+        ):
             print(f"{key:<18}{result.counters.get(key, 0)}")
     if result.output_matches_reference is not None:
         verdict = "equals" if result.output_matches_reference else "DIFFERS from"
@@ -66,19 +75,27 @@ def _jsonable(value):
 def _cmd_targets(args: argparse.Namespace) -> int:
     print(f"{'name':<10}{'model string':<34}{'MHz':>6}{'AXI':>5}  depths inp/wgt/acc/uop")
     for name, t in PRESETS.items():
-        print(f"{name:<10}{t.model_string:<34}{t.clock_mhz:>6g}{t.axi_bits:>5}  "
-              f"{t.inp_depth}/{t.wgt_depth}/{t.acc_depth}/{t.uop_depth}")
-    print("Any VTA model string {board}_{B}x{BLOCK}_i{I}w{W}a{A}_{uop}_{inp}_{wgt}_{acc} is "
-          "accepted too.")
+        print(
+            f"{name:<10}{t.model_string:<34}{t.clock_mhz:>6g}{t.axi_bits:>5}  "
+            f"{t.inp_depth}/{t.wgt_depth}/{t.acc_depth}/{t.uop_depth}"
+        )
+    print(
+        "Any VTA model string {board}_{B}x{BLOCK}_i{I}w{W}a{A}_{uop}_{inp}_{wgt}_{acc} is "
+        "accepted too."
+    )
     return 0
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
-    print(f"{'name':<6}{'N':>3}{'H':>5}{'W':>5}{'IC':>6}{'OC':>6}{'K':>3}{'pad':>5}{'str':>5}"
-          f"{'OHxOW':>8}")
+    print(
+        f"{'name':<6}{'N':>3}{'H':>5}{'W':>5}{'IC':>6}{'OC':>6}{'K':>3}{'pad':>5}{'str':>5}"
+        f"{'OHxOW':>8}"
+    )
     for wl in RESNET18.values():
-        print(f"{wl.name:<6}{wl.n:>3}{wl.h:>5}{wl.w:>5}{wl.ic:>6}{wl.oc:>6}{wl.kernel:>3}"
-              f"{wl.pad:>5}{wl.stride:>5}{f'{wl.oh}x{wl.ow}':>8}")
+        print(
+            f"{wl.name:<6}{wl.n:>3}{wl.h:>5}{wl.w:>5}{wl.ic:>6}{wl.oc:>6}{wl.kernel:>3}"
+            f"{wl.pad:>5}{wl.stride:>5}{f'{wl.oh}x{wl.ow}':>8}"
+        )
     return 0
 
 
@@ -102,13 +119,20 @@ def _cmd_export_autotvm(args: argparse.Namespace) -> int:
     try:
         meta = read_metadata(args.trials)
         if meta.get("stage") != "tune":
-            raise ValueError(f"not a tuning run (stage {meta.get('stage', 'unknown')!r}); "
-                             "expected results/.../tuning/{strategy}/seed{seed}.parquet")
+            raise ValueError(
+                f"not a tuning run (stage {meta.get('stage', 'unknown')!r}); "
+                "expected results/.../tuning/{strategy}/seed{seed}.parquet"
+            )
         unit = Unit.from_metadata(meta)
         trials = read_table(args.trials)
-        n = export_autotvm_jsonl(trials, args.out, space=space_frame(unit),
-                                 workload=unit.workload, target=unit.target,
-                                 template=unit.template)
+        n = export_autotvm_jsonl(
+            trials,
+            args.out,
+            space=space_frame(unit),
+            workload=unit.workload,
+            target=unit.target,
+            template=unit.template,
+        )
     except (OSError, ValueError, KeyError) as exc:  # missing, not Parquet, not a trial log
         if isinstance(exc, OSError) and exc.filename:  # e.g. --out in a missing folder
             message = f"{exc.filename}: {exc.strerror}"
@@ -116,8 +140,10 @@ def _cmd_export_autotvm(args: argparse.Namespace) -> int:
             message = f"{args.trials}: {str(exc).splitlines()[0] if str(exc) else repr(exc)}"
         print(f"ml2tuner: error: {message}", file=sys.stderr)
         return 2
-    print(f"{n} records of {meta.get('strategy', '?')} seed {meta.get('seed', '?')} on "
-          f"{unit.path} written to {args.out}")
+    print(
+        f"{n} records of {meta.get('strategy', '?')} seed {meta.get('seed', '?')} on "
+        f"{unit.path} written to {args.out}"
+    )
     return 0
 
 
@@ -131,8 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--shape", help="N,H,W,IC,OC,K,PAD,STRIDE")
     m.add_argument("--template", required=True, choices=sorted(TEMPLATES))
     m.add_argument("--knobs", required=True, help="configuration as a JSON object")
-    m.add_argument("--functional", action="store_true",
-                   help="also run the functional simulator and compare with the reference")
+    m.add_argument(
+        "--functional",
+        action="store_true",
+        help="also run the functional simulator and compare with the reference",
+    )
     m.add_argument("--seed", type=int, default=0, help="seed of the functional run's data")
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.set_defaults(func=_cmd_measure)
@@ -142,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", help="a table of the workflow, e.g. results/.../measured.parquet")
     s.add_argument("--rows", type=int, default=5, help="rows to print (default 5)")
     s.set_defaults(func=_cmd_show)
-    e = sub.add_parser("export-autotvm",
-                       help="write a tuning run as AutoTVM JSON lines (autotvm.record)")
+    e = sub.add_parser(
+        "export-autotvm", help="write a tuning run as AutoTVM JSON lines (autotvm.record)"
+    )
     e.add_argument("trials", help="a tuning run, results/.../tuning/{strategy}/seed{seed}.parquet")
     e.add_argument("--out", required=True, help="the .jsonl file to write")
     e.set_defaults(func=_cmd_export_autotvm)

@@ -39,8 +39,18 @@ PARTITION = "ml2tuner"
 MIN_JOB_AGE_S = 300
 
 # Every one of these must be on PATH (slurmctld, slurmd and munged are in /usr/sbin).
-BINARIES = ("munged", "munge", "unmunge", "slurmctld", "slurmd", "sbatch", "squeue",
-            "sinfo", "scontrol", "scancel")
+BINARIES = (
+    "munged",
+    "munge",
+    "unmunge",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "sinfo",
+    "scontrol",
+    "scancel",
+)
 PACKAGES = "slurmctld slurmd slurm-client munge"
 
 
@@ -79,8 +89,10 @@ def munge_works() -> bool:
     """True when a munged answers on the default socket (encode, then decode)."""
     try:
         cred = _run(["munge", "-n"], timeout=10)
-        return cred.returncode == 0 and _run(["unmunge"], timeout=10,
-                                             input=cred.stdout).returncode == 0
+        return (
+            cred.returncode == 0
+            and _run(["unmunge"], timeout=10, input=cred.stdout).returncode == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -107,8 +119,7 @@ class SlurmCluster:
         start_timeout: seconds for all daemons to start and the node to become idle.
     """
 
-    def __init__(self, *, cpus: int = 1, memory_mb: int = 1000,
-                 start_timeout: float = 60) -> None:
+    def __init__(self, *, cpus: int = 1, memory_mb: int = 1000, start_timeout: float = 60) -> None:
         self.node = socket.gethostname().split(".")[0]
         self.cpus = max(cpus, os.cpu_count() or 1)
         self.memory_mb = max(memory_mb, machine_memory_mb())
@@ -137,15 +148,21 @@ class SlurmCluster:
     def _unavailable() -> str | None:
         missing = [name for name in BINARIES if shutil.which(name) is None]
         if missing:
-            return (f"SLURM binaries not found on PATH: {', '.join(missing)} "
-                    f"(Debian: apt-get install {PACKAGES})")
+            return (
+                f"SLURM binaries not found on PATH: {', '.join(missing)} "
+                f"(Debian: apt-get install {PACKAGES})"
+            )
         if os.geteuid() != 0:
-            return (f"starting munged as user munge and slurmd needs root; running as uid "
-                    f"{os.geteuid()}")
+            return (
+                f"starting munged as user munge and slurmd needs root; running as uid "
+                f"{os.geteuid()}"
+            )
         if SLURM_CONF.exists() or SLURM_CONF.is_symlink():
             if not _is_test_cluster_link(SLURM_CONF):
-                return (f"{SLURM_CONF} exists and is not a test cluster's: this machine has a "
-                        f"SLURM configuration of its own, which the test will not replace")
+                return (
+                    f"{SLURM_CONF} exists and is not a test cluster's: this machine has a "
+                    f"SLURM configuration of its own, which the test will not replace"
+                )
             target = Path(os.readlink(SLURM_CONF))
             if _controller_alive(target.parent):
                 return f"{SLURM_CONF} points to {target}: another test cluster is running"
@@ -187,15 +204,22 @@ class SlurmCluster:
         if any(d.process.poll() is None for d in self.daemons if d.name == "slurmctld"):
             try:
                 _run(["scancel", "--full", f"--partition={PARTITION}"], timeout=20)
-                self._wait(lambda: not self.squeue(states="PENDING,RUNNING,COMPLETING"),
-                           "jobs to be cancelled", timeout=30, check=False)
+                self._wait(
+                    lambda: not self.squeue(states="PENDING,RUNNING,COMPLETING"),
+                    "jobs to be cancelled",
+                    timeout=30,
+                    check=False,
+                )
             except (OSError, subprocess.TimeoutExpired, ClusterError):
                 pass  # the daemons are stopped below all the same
         for daemon in reversed(self.daemons):
             _terminate(daemon.process)
         self.daemons.clear()
-        if self._linked_conf and SLURM_CONF.is_symlink() \
-                and os.readlink(SLURM_CONF) == str(self.conf):
+        if (
+            self._linked_conf
+            and SLURM_CONF.is_symlink()
+            and os.readlink(SLURM_CONF) == str(self.conf)
+        ):
             SLURM_CONF.unlink()
         if self._made_etc_slurm:
             try:
@@ -210,19 +234,24 @@ class SlurmCluster:
 
     def squeue(self, states: str = "all") -> list[dict[str, str]]:
         """Jobs SLURM still knows (finished ones for MinJobAge seconds)."""
-        out = _run(["squeue", "--noheader", f"--states={states}",
-                    "--format=%i|%j|%T|%k"]).stdout
+        out = _run(["squeue", "--noheader", f"--states={states}", "--format=%i|%j|%T|%k"]).stdout
         keys = ("job_id", "name", "state", "comment")
-        return [dict(zip(keys, line.split("|", 3), strict=True))
-                for line in out.splitlines() if line.strip()]
+        return [
+            dict(zip(keys, line.split("|", 3), strict=True))
+            for line in out.splitlines()
+            if line.strip()
+        ]
 
     def finished_jobs(self) -> list[dict[str, str]]:
         """Every job that ended, from slurmctld's job completion log (``jobcomp.txt``)."""
         path = self.root / "jobcomp.txt" if self.root else None
         if path is None or not path.exists():
             return []
-        return [dict(field.split("=", 1) for field in line.split() if "=" in field)
-                for line in path.read_text().splitlines() if line.strip()]
+        return [
+            dict(field.split("=", 1) for field in line.split() if "=" in field)
+            for line in path.read_text().splitlines()
+            if line.strip()
+        ]
 
     def logs(self, tail: int = 30) -> str:
         """The last lines of every daemon's log, for a failure message."""
@@ -287,23 +316,39 @@ PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=U
         shutil.chown(munge_dir, "munge", "munge")
         MUNGE_SOCKET_DIR.mkdir(mode=0o755, exist_ok=True)
         shutil.chown(MUNGE_SOCKET_DIR, "munge", "munge")
-        self._start("munged", ["munged", "--foreground", f"--log-file={munge_dir}/munged.log",
-                               f"--seed-file={munge_dir}/munged.seed",
-                               f"--pid-file={munge_dir}/munged.pid"],
-                    user="munge", group="munge", log=munge_dir / "munged.log")
+        self._start(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                f"--log-file={munge_dir}/munged.log",
+                f"--seed-file={munge_dir}/munged.seed",
+                f"--pid-file={munge_dir}/munged.pid",
+            ],
+            user="munge",
+            group="munge",
+            log=munge_dir / "munged.log",
+        )
         self._wait(munge_works, "munged to answer")
 
     def _start(self, name: str, args: list[str], log: Path | None = None, **kwargs) -> None:
         out = self.root / f"{name}.out"
         with out.open("w") as stream:
-            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stream,
-                                       stderr=subprocess.STDOUT, start_new_session=True,
-                                       **kwargs)
+            process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **kwargs,
+            )
         self.daemons.append(Daemon(name, process, log or self.root / f"{name}.log"))
         time.sleep(0.2)
         if process.poll() is not None:
-            raise ClusterError(f"{name} exited with {process.returncode}: "
-                               f"{out.read_text(errors='replace')[-2000:]}")
+            raise ClusterError(
+                f"{name} exited with {process.returncode}: "
+                f"{out.read_text(errors='replace')[-2000:]}"
+            )
 
     def _node_idle(self) -> bool:
         out = _run(["sinfo", "--noheader", "--Node", "--format=%N %t"]).stdout.split()
@@ -314,14 +359,18 @@ PartitionName={PARTITION} Nodes={self.node} Default=YES MaxTime=INFINITE State=U
         while time.monotonic() < deadline:
             for daemon in self.daemons:
                 if daemon.process.poll() is not None:
-                    raise ClusterError(f"{daemon.name} exited with {daemon.process.returncode} "
-                                       f"while waiting for {what}\n{self.logs()}")
+                    raise ClusterError(
+                        f"{daemon.name} exited with {daemon.process.returncode} "
+                        f"while waiting for {what}\n{self.logs()}"
+                    )
             if ready():
                 return True
             time.sleep(0.25)
         if check:
-            raise ClusterError(f"timed out after {timeout or self.start_timeout:.0f} s waiting "
-                               f"for {what}\n{self.logs()}")
+            raise ClusterError(
+                f"timed out after {timeout or self.start_timeout:.0f} s waiting "
+                f"for {what}\n{self.logs()}"
+            )
         return False
 
 

@@ -46,9 +46,13 @@ SNAKEMAKE_TIMEOUT_S = 600
 # What a user adds to the profile (docs/cluster.md): the partition (this cluster has no accounts).
 USER_ARGS = ("--default-resources", f"slurm_partition={PARTITION}", "--slurm-no-account")
 # What only this cluster needs (no slurmdbd, so no sacct; seconds, not minutes, per status check).
-LOCAL_CLUSTER_OVERRIDES = ("--slurm-status-command", "squeue",
-                           "--slurm-init-seconds-before-status-checks", "1",
-                           "--slurm-keep-successful-logs")
+LOCAL_CLUSTER_OVERRIDES = (
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--slurm-keep-successful-logs",
+)
 # Columns that hold wall time, which differs between any two runs.
 WALL_TIME_COLUMN = re.compile(r"wall|duration|elapsed|seconds|(^|_)time(_|$)")
 
@@ -67,6 +71,7 @@ E2E = _workflow_e2e()
 
 # ---- the cluster and the two runs -----------------------------------------------------------
 
+
 def _skip_reason() -> str | None:
     reason = SlurmCluster.unavailable()
     if reason is None and importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
@@ -78,8 +83,9 @@ def profile_needs(profile: dict) -> tuple[int, int]:
     """(CPUs, MB) of the largest SLURM job the profile can ask for: a full group job."""
     cores = int(profile.get("cores", 1))
     mems = [int(profile.get("default-resources", {}).get("mem_mb", 1000))]
-    mems += [int(res["mem_mb"]) for res in profile.get("set-resources", {}).values()
-             if "mem_mb" in res]
+    mems += [
+        int(res["mem_mb"]) for res in profile.get("set-resources", {}).values() if "mem_mb" in res
+    ]
     return cores, cores * max(mems)
 
 
@@ -119,18 +125,34 @@ def run_snakemake(workdir: Path, *args: str) -> tuple[subprocess.CompletedProces
     Snakemake runs in a session of its own, under ``timeout -k``; if the test is interrupted,
     the whole session gets SIGTERM (Snakemake then cancels its SLURM jobs), then SIGKILL.
     """
-    command = ["timeout", "-k", "15", str(SNAKEMAKE_TIMEOUT_S), *E2E.snakemake_command(),
-               "--configfile", "tiny.yaml", *args]
+    command = [
+        "timeout",
+        "-k",
+        "15",
+        str(SNAKEMAKE_TIMEOUT_S),
+        *E2E.snakemake_command(),
+        "--configfile",
+        "tiny.yaml",
+        *args,
+    ]
     start = time.monotonic()
-    process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=SNAKEMAKE_TIMEOUT_S + 60)
     except BaseException:
         _stop_session(process)
         raise
-    return (subprocess.CompletedProcess(command, process.returncode, stdout, stderr),
-            time.monotonic() - start)
+    return (
+        subprocess.CompletedProcess(command, process.returncode, stdout, stderr),
+        time.monotonic() - start,
+    )
 
 
 def _stop_session(process: subprocess.Popen, grace: float = 30) -> None:
@@ -163,25 +185,29 @@ def runs(cluster, tmp_path_factory) -> Runs:
     local_dir, slurm_dir = copy_workflow(root / "local"), copy_workflow(root / "slurm")
     local, local_s = run_snakemake(local_dir, "--cores", "2")
     assert local.returncode == 0, f"local run failed:\n{local.stdout}\n{local.stderr}"
-    slurm, slurm_s = run_snakemake(slurm_dir, "--workflow-profile", "profiles/slurm",
-                                   *USER_ARGS, *LOCAL_CLUSTER_OVERRIDES)
+    slurm, slurm_s = run_snakemake(
+        slurm_dir, "--workflow-profile", "profiles/slurm", *USER_ARGS, *LOCAL_CLUSTER_OVERRIDES
+    )
     assert slurm.returncode == 0, (
         f"SLURM run failed (exit {slurm.returncode}, {slurm_s:.0f} s):\n{slurm.stdout}\n"
-        f"{slurm.stderr[-20000:]}\n{cluster.logs()}")
+        f"{slurm.stderr[-20000:]}\n{cluster.logs()}"
+    )
     run_id = re.search(r"SLURM run ID: (\S+)", slurm.stderr + slurm.stdout).group(1)
     jobs = [job for job in cluster.finished_jobs() if job.get("Name") == run_id]
-    print(f"\nslurm e2e: local run {local_s:.0f} s, SLURM run {slurm_s:.0f} s, "
-          f"{len(jobs)} SLURM jobs")
+    print(
+        f"\nslurm e2e: local run {local_s:.0f} s, SLURM run {slurm_s:.0f} s, {len(jobs)} SLURM jobs"
+    )
     return Runs(local, local_dir, slurm, slurm_dir, jobs)
 
 
 # ---- what must hold ----------------------------------------------------------------------------
 
+
 def job_stats(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """Snakemake's ``Job stats`` table: rule -> jobs."""
     text = proc.stdout + proc.stderr
-    stats = text[text.index("Job stats:"):]
-    stats = stats[:stats.index("total")]
+    stats = text[text.index("Job stats:") :]
+    stats = stats[: stats.index("total")]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
 
 
@@ -197,9 +223,12 @@ def test_slurm_run_writes_the_same_tables_as_a_local_run(runs):
     assert local, "the local run wrote no tables"
     assert slurm == local
     for relative in sorted(local):
-        pd.testing.assert_frame_equal(comparable(runs.slurm_dir / relative),
-                                      comparable(runs.local_dir / relative),
-                                      check_exact=True, obj=str(relative))
+        pd.testing.assert_frame_equal(
+            comparable(runs.slurm_dir / relative),
+            comparable(runs.local_dir / relative),
+            check_exact=True,
+            obj=str(relative),
+        )
 
 
 def test_every_job_but_the_local_rules_ran_on_slurm_with_tuning_runs_grouped(runs):
@@ -215,5 +244,7 @@ def test_every_job_but_the_local_rules_ran_on_slurm_with_tuning_runs_grouped(run
     assert len(submitted) == expected, (stats, submitted)
     assert sorted(job["JobId"] for job in runs.jobs) == sorted(submitted)
     assert {job["JobState"] for job in runs.jobs} == {"COMPLETED"}
-    assert len(list(runs.slurm_dir.glob(".snakemake/slurm_logs/group_tuning*/**/*.log"))) \
+    assert (
+        len(list(runs.slurm_dir.glob(".snakemake/slurm_logs/group_tuning*/**/*.log")))
         == n_tune_groups
+    )

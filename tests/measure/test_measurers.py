@@ -25,8 +25,12 @@ def _ids(tables, k: int = 12) -> list[int]:
     status = tables.measured["status"].astype(str)
     valid = tables.measured["config_id"][status == "valid"].to_numpy()
     failed = tables.measured["config_id"][status != "valid"].to_numpy()
-    return [int(i) for i in np.concatenate([rng.choice(valid, k // 2, replace=False),
-                                            rng.choice(failed, k // 2, replace=False)])]
+    return [
+        int(i)
+        for i in np.concatenate(
+            [rng.choice(valid, k // 2, replace=False), rng.choice(failed, k // 2, replace=False)]
+        )
+    ]
 
 
 def test_results_in_request_order_with_typed_columns(measurer_name, tables):
@@ -35,7 +39,8 @@ def test_results_in_request_order_with_typed_columns(measurer_name, tables):
     assert list(out.columns) == list(RESULT_COLUMNS)
     assert out["config_id"].tolist() == ids
     assert {c: str(t) for c, t in out.dtypes.items()} == {
-        c: ("string" if t == "string" else t) for c, t in RESULT_COLUMNS.items()}
+        c: ("string" if t == "string" else t) for c, t in RESULT_COLUMNS.items()
+    }
 
 
 def test_valid_results_have_a_latency_and_failures_an_error_number(measurer_name, tables):

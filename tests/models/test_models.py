@@ -24,8 +24,14 @@ from ml2tuner.models.features import category_code
 @pytest.fixture(scope="module")
 def trained(nestc_tables):
     t = nestc_tables
-    return train_models(t.space, t.compiled, t.measured, t.layer, t.target,
-                        TrainSettings(train_fraction=0.3, seed=0))
+    return train_models(
+        t.space,
+        t.compiled,
+        t.measured,
+        t.layer,
+        t.target,
+        TrainSettings(train_fraction=0.3, seed=0),
+    )
 
 
 def test_feature_sets_differ_only_by_hidden_features(nestc_tables):
@@ -34,7 +40,7 @@ def test_feature_sets_differ_only_by_hidden_features(nestc_tables):
     config = FEATURE_SETS["config"].columns(table)
     full = FEATURE_SETS["config+hidden"].columns(table)
     assert config == full[: len(config)]
-    assert {c[:2] for c in full[len(config):]} == {"h_"}
+    assert {c[:2] for c in full[len(config) :]} == {"h_"}
     assert {"k_n_vthread", "k_tile_h", "k_tile_w", "l_ic", "t_axi_bits"} <= set(config)
     assert table["h_fold_rule"].notna().all()  # strings became codes
 
@@ -52,8 +58,7 @@ def test_v_beats_the_majority_class_baseline(trained):
 
 
 def test_a_uses_hidden_features_that_p_does_not_see(trained):
-    features = {m: json.loads(f) for m, f in trained.metrics.set_index("model")["features"]
-                .items()}
+    features = {m: json.loads(f) for m, f in trained.metrics.set_index("model")["features"].items()}
     assert not any(f.startswith("h_") for f in features["P"] + features["V"])
     used = trained.models["A"].booster.get_score(importance_type="weight")
     assert any(name.startswith("h_") for name in used)
@@ -106,12 +111,18 @@ def test_optuna_study_resumes_from_its_journal(tmp_path):
 
 def test_training_with_a_search_records_params_and_history(nestc_tables, tmp_path):
     t = nestc_tables
-    result = train_models(t.space, t.compiled, t.measured, t.layer, t.target,
-                          TrainSettings(train_fraction=0.2, search=SearchSettings(n_trials=2)),
-                          journal_path=tmp_path / "j.log", study_prefix="pynq/T/nestc/")
+    result = train_models(
+        t.space,
+        t.compiled,
+        t.measured,
+        t.layer,
+        t.target,
+        TrainSettings(train_fraction=0.2, search=SearchSettings(n_trials=2)),
+        journal_path=tmp_path / "j.log",
+        study_prefix="pynq/T/nestc/",
+    )
     assert result.best_params["model"].tolist() == ["P", "V", "A"]
-    assert set(result.trials["study"]) == {"pynq/T/nestc/P", "pynq/T/nestc/V",
-                                           "pynq/T/nestc/A"}
+    assert set(result.trials["study"]) == {"pynq/T/nestc/P", "pynq/T/nestc/V", "pynq/T/nestc/A"}
     assert len(result.trials) == 6
 
 
@@ -127,7 +138,13 @@ def test_an_interrupted_study_marks_its_running_trial_failed_and_completes(tmp_p
     rng = np.random.default_rng(0)
     x = rng.random((40, 2))
     y = (x[:, 0] > 0.5).astype(float)
-    result = search_hyperparameters(x, y, objective="binary:logistic", journal_path=journal,
-                                    study_name="L/V", settings=SearchSettings(n_trials=2))
+    result = search_hyperparameters(
+        x,
+        y,
+        objective="binary:logistic",
+        journal_path=journal,
+        study_name="L/V",
+        settings=SearchSettings(n_trials=2),
+    )
     states = result.trials["state"].tolist()
     assert states == ["FAIL", "COMPLETE", "COMPLETE"]

@@ -19,16 +19,30 @@ STRATEGIES = ("random", "autotvm", "ml2tuner")
 SEEDS = (0, 1, 2)
 BUDGET = 24
 TINY_CONFIG = {
-    "targets": ["pynq"], "layers": ["M", "N"], "templates": ["nestc"],
-    "strategies": list(STRATEGIES), "seeds": list(SEEDS), "budget": BUDGET,
+    "targets": ["pynq"],
+    "layers": ["M", "N"],
+    "templates": ["nestc"],
+    "strategies": list(STRATEGIES),
+    "seeds": list(SEEDS),
+    "budget": BUDGET,
     "shard_size": 200,
     "layer_definitions": {
         "M": {"h": 4, "w": 4, "ic": 16, "oc": 16, "kernel": 3, "pad": 1},
         "N": {"h": 4, "w": 4, "ic": 16, "oc": 32, "kernel": 1, "pad": 0},
     },
 }
-TRIAL_COLUMNS = ["trial", "config_id", "status", "error_no", "latency_us", "best_latency_us",
-                 "p_score", "v_prob", "a_score", "tuner_wall_s"]
+TRIAL_COLUMNS = [
+    "trial",
+    "config_id",
+    "status",
+    "error_no",
+    "latency_us",
+    "best_latency_us",
+    "p_score",
+    "v_prob",
+    "a_score",
+    "tuner_wall_s",
+]
 
 
 def trial_order(measured: pd.DataFrame, strategy: str, seed: int) -> np.ndarray:
@@ -37,7 +51,7 @@ def trial_order(measured: pd.DataFrame, strategy: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(1000 * seed + STRATEGIES.index(strategy))
     order = rng.permutation(len(measured))
     if strategy == "ml2tuner":
-        valid = (measured["status"].to_numpy()[order] == "valid")
+        valid = measured["status"].to_numpy()[order] == "valid"
         order = np.r_[order[valid], order[~valid]]
     return order[:BUDGET]
 
@@ -47,13 +61,25 @@ def write_trial_log(unit_dir: Path, strategy: str, seed: int) -> Path:
     measured = read_table(unit_dir / "measured.parquet")
     rows = measured.iloc[trial_order(measured, strategy, seed)].reset_index(drop=True)
     latency = rows["latency_us"].where(rows["status"] == "valid")
-    frame = pd.DataFrame({
-        "trial": np.arange(len(rows)), "config_id": rows["config_id"],
-        "status": rows["status"], "error_no": rows["error_no"],
-        "latency_us": rows["latency_us"], "best_latency_us": latency.cummin().ffill(),
-        "p_score": np.nan, "v_prob": np.nan, "a_score": np.nan, "tuner_wall_s": 0.001})
-    meta = derived_metadata(read_metadata(unit_dir / "measured.parquet"), "tune",
-                            {"strategy": strategy, "seed": seed, "budget": BUDGET})
+    frame = pd.DataFrame(
+        {
+            "trial": np.arange(len(rows)),
+            "config_id": rows["config_id"],
+            "status": rows["status"],
+            "error_no": rows["error_no"],
+            "latency_us": rows["latency_us"],
+            "best_latency_us": latency.cummin().ffill(),
+            "p_score": np.nan,
+            "v_prob": np.nan,
+            "a_score": np.nan,
+            "tuner_wall_s": 0.001,
+        }
+    )
+    meta = derived_metadata(
+        read_metadata(unit_dir / "measured.parquet"),
+        "tune",
+        {"strategy": strategy, "seed": seed, "budget": BUDGET},
+    )
     meta.update(strategy=strategy, seed=str(seed))
     path = unit_dir / "tuning" / strategy / f"seed{seed}.parquet"
     write_table(frame[TRIAL_COLUMNS], path, meta)
@@ -93,12 +119,19 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
         run_enumerate(unit, d / "space.parquet")
         run_compile(unit, d / "space.parquet", d / "compiled.parquet")
         shard = d / "measured" / "shard0.parquet"
-        run_simulate_shard(unit, d / "space.parquet", d / "compiled.parquet",
-                           cfg.shard_bounds(unit)[0], shard)
+        run_simulate_shard(
+            unit, d / "space.parquet", d / "compiled.parquet", cfg.shard_bounds(unit)[0], shard
+        )
         run_merge(unit, [shard], d / "measured.parquet")
         shard.unlink()
-        run_train(d / "space.parquet", d / "compiled.parquet", d / "measured.parquet",
-                  d / "models", cfg.model.as_dict(), cfg.model.seed)
+        run_train(
+            d / "space.parquet",
+            d / "compiled.parquet",
+            d / "measured.parquet",
+            d / "models",
+            cfg.model.as_dict(),
+            cfg.model.seed,
+        )
         unit_dirs.append(d)
         tuning += [write_trial_log(d, s, seed) for s in STRATEGIES for seed in SEEDS]
     return TinyExperiment(root, unit_dirs, tuning)

@@ -35,8 +35,7 @@ def test_samples_to_best_and_to_match():
     assert samples_to_match(best, NAN) == -1
 
 
-@pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5.0, 1.0, 4.0, 2.0, 9.0],
-                                    list(range(10))])
+@pytest.mark.parametrize("values", [[3.0], [1.0, 2.0], [5.0, 1.0, 4.0, 2.0, 9.0], list(range(10))])
 def test_quantile_equals_pandas_on_finite_values(values):
     for q in (0.25, 0.5, 0.75):
         assert quantile(values, q) == pytest.approx(pd.Series(values).quantile(q))
@@ -53,8 +52,9 @@ def test_quantile_ranks_never_reached_runs_above_every_count():
 
 
 def test_curve_table_ranks_no_valid_yet_as_worst():
-    curves = curve_table([np.array([NAN, 5.0, 4.0]), np.array([NAN, NAN, 6.0]),
-                          np.array([7.0, 7.0, 3.0])])
+    curves = curve_table(
+        [np.array([NAN, 5.0, 4.0]), np.array([NAN, NAN, 6.0]), np.array([7.0, 7.0, 3.0])]
+    )
     assert list(curves["n_measurements"]) == [1, 2, 3]
     assert np.isnan(curves.loc[0, "best_latency_us_median"])  # two of three have nothing yet
     assert curves.loc[1, "best_latency_us_median"] == 7.0  # [5, inf, 7]
@@ -63,23 +63,44 @@ def test_curve_table_ranks_no_valid_yet_as_worst():
 
 
 def _runs(rows):
-    frame = pd.DataFrame(rows, columns=["strategy", "seed", "final_best_latency_us",
-                                        "samples_to_best", "samples_to_match", "invalid_share"])
-    return frame.assign(target="t", layer="l", template="nestc", placeholder_strategy=False,
-                        n_trials=10)
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "strategy",
+            "seed",
+            "final_best_latency_us",
+            "samples_to_best",
+            "samples_to_match",
+            "invalid_share",
+        ],
+    )
+    return frame.assign(
+        target="t", layer="l", template="nestc", placeholder_strategy=False, n_trials=10
+    )
 
 
 def test_match_references_pair_seeds_and_fall_back_to_the_median():
-    runs = _runs([("autotvm", 0, 10.0, 1, 1, 0.5), ("autotvm", 1, 20.0, 1, 1, 0.5),
-                  ("autotvm", 2, 30.0, 1, 1, 0.5)])
+    runs = _runs(
+        [
+            ("autotvm", 0, 10.0, 1, 1, 0.5),
+            ("autotvm", 1, 20.0, 1, 1, 0.5),
+            ("autotvm", 2, 30.0, 1, 1, 0.5),
+        ]
+    )
     refs = match_references(runs)
     assert refs[("t", "l", "nestc", 1)] == 20.0
     assert refs[("t", "l", "nestc", -1)] == 20.0  # a seed autotvm did not run
 
 
 def test_strategy_table_ratios_to_autotvm():
-    runs = _runs([("autotvm", 0, 10.0, 8, 8, 0.5), ("autotvm", 1, 10.0, 4, 6, 0.3),
-                  ("ml2tuner", 0, 9.0, 2, 2, 0.1), ("ml2tuner", 1, 12.0, -1, -1, 0.2)])
+    runs = _runs(
+        [
+            ("autotvm", 0, 10.0, 8, 8, 0.5),
+            ("autotvm", 1, 10.0, 4, 6, 0.3),
+            ("ml2tuner", 0, 9.0, 2, 2, 0.1),
+            ("ml2tuner", 1, 12.0, -1, -1, 0.2),
+        ]
+    )
     runs["match_reference_latency_us"] = 10.0
     table = strategy_table(runs).set_index("strategy")
     assert table.loc["autotvm", "samples_to_match_median"] == 7.0
@@ -110,10 +131,14 @@ def test_verdicts_follow_the_documented_thresholds():
 
 
 def test_unit_claims_name_what_makes_a_claim_untestable():
-    strategies = pd.DataFrame({"strategy": ["autotvm", "ml2tuner"],
-                               "placeholder_strategy": [False, True],
-                               "samples_vs_reference": [1.0, 0.1],
-                               "invalid_vs_reference": [1.0, 0.2]})
+    strategies = pd.DataFrame(
+        {
+            "strategy": ["autotvm", "ml2tuner"],
+            "placeholder_strategy": [False, True],
+            "samples_vs_reference": [1.0, 0.1],
+            "invalid_vs_reference": [1.0, 0.2],
+        }
+    )
     results = unit_claims(strategies, {"rmse_P": 0.2, "rmse_A": 0.1}, models_placeholder=False)
     assert [r.verdict for r in results] == ["not testable", "not testable", "supported"]
     assert "ml2tuner is a placeholder" in results[0].reason
@@ -128,17 +153,30 @@ def test_unit_claims_name_what_makes_a_claim_untestable():
 
 
 def test_long_model_metrics_reads_the_long_and_the_wide_form():
-    long = pd.DataFrame({"model": ["P", "A", "V"], "metric": ["rmse", "rmse", "roc_auc"],
-                         "value": [0.2, 0.1, 0.9], "n_train": [5, 5, 9], "n_test": [2, 2, 3],
-                         "objective": ["reg:squarederror"] * 2 + ["binary:logistic"]})
-    wide = pd.DataFrame({"model": ["P", "V", "A"], "task": ["performance", "validity",
-                                                           "performance"],
-                         "rmse": [0.2, NAN, 0.1], "accuracy": [NAN, 0.8, NAN],
-                         "roc_auc": [NAN, 0.9, NAN], "n_train": [5, 9, 5], "n_test": [2, 3, 2]})
+    long = pd.DataFrame(
+        {
+            "model": ["P", "A", "V"],
+            "metric": ["rmse", "rmse", "roc_auc"],
+            "value": [0.2, 0.1, 0.9],
+            "n_train": [5, 5, 9],
+            "n_test": [2, 2, 3],
+            "objective": ["reg:squarederror"] * 2 + ["binary:logistic"],
+        }
+    )
+    wide = pd.DataFrame(
+        {
+            "model": ["P", "V", "A"],
+            "task": ["performance", "validity", "performance"],
+            "rmse": [0.2, NAN, 0.1],
+            "accuracy": [NAN, 0.8, NAN],
+            "roc_auc": [NAN, 0.9, NAN],
+            "n_train": [5, 9, 5],
+            "n_test": [2, 3, 2],
+        }
+    )
     for frame in (long, wide):
         out = long_model_metrics(frame)
-        assert list(out.columns) == ["model", "metric", "value", "n_train", "n_test",
-                                     "placeholder"]
+        assert list(out.columns) == ["model", "metric", "value", "n_train", "n_test", "placeholder"]
         assert model_value(out, "A", "rmse") / model_value(out, "P", "rmse") == 0.5
         assert model_value(out, "V", "roc_auc") == 0.9 and not out["placeholder"].any()
     placeholder = long.assign(value=NAN)

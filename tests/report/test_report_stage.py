@@ -24,10 +24,15 @@ NEVER = 1e18  # a run that never got there, for pandas' quantiles
 @pytest.fixture(scope="module")
 def reported(tiny_experiment, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
-    run_summary(tiny_experiment.measured, tiny_experiment.tuning, tiny_experiment.metrics,
-                out / "summary")
-    run_report(out / "summary", out / "report" / "summary.md",
-               unit_dirs=tiny_experiment.unit_dirs, figures_dir=out / "report")
+    run_summary(
+        tiny_experiment.measured, tiny_experiment.tuning, tiny_experiment.metrics, out / "summary"
+    )
+    run_report(
+        out / "summary",
+        out / "report" / "summary.md",
+        unit_dirs=tiny_experiment.unit_dirs,
+        figures_dir=out / "report",
+    )
     return out
 
 
@@ -51,11 +56,17 @@ def recompute(tiny_experiment) -> pd.DataFrame:
             hits = np.flatnonzero(mask.to_numpy())
             return hits[0] + 1 if hits.size else NEVER
 
-        rows.append({"layer": layer, "strategy": strategy, "seed": seed,
-                     "final": log.loc[log["status"] == "valid", "latency_us"].min(),
-                     "to_best": first(best <= optimum[layer] * 1.01),
-                     "to_match": first(best <= reference),
-                     "invalid": (log["status"] != "valid").mean()})
+        rows.append(
+            {
+                "layer": layer,
+                "strategy": strategy,
+                "seed": seed,
+                "final": log.loc[log["status"] == "valid", "latency_us"].min(),
+                "to_best": first(best <= optimum[layer] * 1.01),
+                "to_match": first(best <= reference),
+                "invalid": (log["status"] != "valid").mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -88,10 +99,12 @@ def test_run_metrics_equal_the_trial_logs(reported, tiny_experiment):
     assert len(runs) == 2 * len(tiny_experiment.strategies) * len(tiny_experiment.seeds)
     assert (runs["n_trials"] == tiny_experiment.budget).all()
     np.testing.assert_allclose(runs["final_best_latency_us"], expected["final"])
-    np.testing.assert_array_equal(runs["samples_to_best"],
-                                  expected["to_best"].where(expected["to_best"] < NEVER, -1))
-    np.testing.assert_array_equal(runs["samples_to_match"],
-                                  expected["to_match"].where(expected["to_match"] < NEVER, -1))
+    np.testing.assert_array_equal(
+        runs["samples_to_best"], expected["to_best"].where(expected["to_best"] < NEVER, -1)
+    )
+    np.testing.assert_array_equal(
+        runs["samples_to_match"], expected["to_match"].where(expected["to_match"] < NEVER, -1)
+    )
     np.testing.assert_allclose(runs["invalid_share"], expected["invalid"])
 
 
@@ -100,13 +113,17 @@ def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tin
     strategies = read_table(reported / "summary" / "strategies.parquet")
     claims = read_table(reported / "summary" / "claims.parquet")
     text = (reported / "report" / "summary.md").read_text()
-    sections = dict(re.findall(r"## (\w+) on pynq, template nestc\n(.*?)(?=\n## |\Z)", text,
-                               re.S))
+    sections = dict(re.findall(r"## (\w+) on pynq, template nestc\n(.*?)(?=\n## |\Z)", text, re.S))
     for (layer, strategy), group in expected.groupby(["layer", "strategy"]):
-        row = strategies[(strategies["layer"] == layer)
-                         & (strategies["strategy"] == strategy)].iloc[0]
-        for column, prefix in (("final", "final_best_latency_us"), ("to_best", "samples_to_best"),
-                               ("to_match", "samples_to_match"), ("invalid", "invalid_share")):
+        row = strategies[
+            (strategies["layer"] == layer) & (strategies["strategy"] == strategy)
+        ].iloc[0]
+        for column, prefix in (
+            ("final", "final_best_latency_us"),
+            ("to_best", "samples_to_best"),
+            ("to_match", "samples_to_match"),
+            ("invalid", "invalid_share"),
+        ):
             got = tuple(row[f"{prefix}_{q}"] for q in ("median", "q25", "q75"))
             assert got == pytest.approx(quartiles(group[column])), (layer, strategy, column)
         median, q25, q75 = quartiles(group["final"])
@@ -122,8 +139,9 @@ def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tin
             assert mine.loc["invalid", "reproduced_value"] == pytest.approx(invalid)
         else:  # N: every configuration is valid, so neither run measured an invalid one
             assert mine.loc["invalid", "verdict"] == "not testable"
-        metrics = pd.read_parquet(tiny_experiment.root / f"results/pynq/{layer}/nestc/models/"
-                                  "metrics.parquet").set_index(["model", "metric"])["value"]
+        metrics = pd.read_parquet(
+            tiny_experiment.root / f"results/pynq/{layer}/nestc/models/metrics.parquet"
+        ).set_index(["model", "metric"])["value"]
         ratio = metrics[("A", "rmse")] / metrics[("P", "rmse")]
         assert mine.loc["rmse", "reproduced_value"] == pytest.approx(ratio)
         assert f"{100 * ratio:.1f} %" in sections[layer]
@@ -143,11 +161,13 @@ def test_spaces_and_curves_equal_the_measured_tables(reported, tiny_experiment):
         assert spaces.loc[layer, "n_configs"] == len(m)
         assert spaces.loc[layer, "n_valid"] == counts.get("valid", 0)
         assert spaces.loc[layer, "n_wrong_answer"] == counts.get("wrong_answer", 0)
-        last = curves[(curves["layer"] == layer)
-                      & (curves["n_measurements"] == tiny_experiment.budget)]
+        last = curves[
+            (curves["layer"] == layer) & (curves["n_measurements"] == tiny_experiment.budget)
+        ]
         for row in last.itertuples():
-            finals = expected[(expected["layer"] == layer)
-                              & (expected["strategy"] == row.strategy)]["final"]
+            finals = expected[
+                (expected["layer"] == layer) & (expected["strategy"] == row.strategy)
+            ]["final"]
             assert row.best_latency_us_median == pytest.approx(finals.median())
 
 
@@ -158,7 +178,8 @@ def test_validity_map_and_roc_from_the_unit_tables(tiny_experiment):
     assert not vmap.aggregated and len(vmap.panels) == space["n_vthread"].nunique()
     codes = np.concatenate([p.status[p.status >= 0] for p in vmap.panels])
     assert np.bincount(codes, minlength=5).tolist() == [
-        int((measured["status"] == s).sum()) for s in vmap.statuses]
+        int((measured["status"] == s).sum()) for s in vmap.statuses
+    ]
     best = np.nanmin([np.nanmin(p.latency) for p in vmap.panels])
     assert best == measured.loc[measured["status"] == "valid", "latency_us"].min()
     metrics = pd.read_parquet(unit_dir / "models/metrics.parquet")

@@ -16,15 +16,28 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
-REPORT_FILES = ["summary.md", "best_latency", "invalid_share", "samples", "models",
-                "validity_pynq_M_nestc", "validity_pynq_N_nestc", "status"]
+REPORT_FILES = [
+    "summary.md",
+    "best_latency",
+    "invalid_share",
+    "samples",
+    "models",
+    "validity_pynq_M_nestc",
+    "validity_pynq_N_nestc",
+    "status",
+]
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("snakemake")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
-    proc = subprocess.run([*cmd, "--cores", "1", "--configfile", "tiny.yaml", *args],
-                          cwd=workdir, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*cmd, "--cores", "1", "--configfile", "tiny.yaml", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, f"snakemake {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc
 

@@ -21,8 +21,15 @@ from ml2tuner.tuners._autotvm import average_recall
 
 def test_grid_groups_split_columns_into_template_knobs(autotvm_tables, nestc_tables):
     grid = autotvm_tables.tuning_space().grid
-    assert grid.names == ["tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "oc_nthread",
-                          "h_nthread"]
+    assert grid.names == [
+        "tile_b",
+        "tile_h",
+        "tile_w",
+        "tile_ci",
+        "tile_co",
+        "oc_nthread",
+        "h_nthread",
+    ]
     assert int(np.prod(grid.dims)) == len(autotvm_tables.space)
     assert nestc_tables.tuning_space().grid.names == ["n_vthread", "tile_h", "tile_w"]
 
@@ -90,11 +97,17 @@ def test_ml2tuner_needs_hidden_features(nestc_tables):
 
 def test_export_autotvm_jsonl(autotvm_tables, tmp_path):
     t = autotvm_tables
-    log = run_tuning(make_tuner("random", t.tuning_space(), seed=0),
-                     ReplayMeasurer(t.measured), 30)
+    log = run_tuning(make_tuner("random", t.tuning_space(), seed=0), ReplayMeasurer(t.measured), 30)
     path = tmp_path / "run.jsonl"
-    n = export_autotvm_jsonl(log, path, space=t.space, workload=t.layer, target=t.target,
-                             template="autotvm", timestamp=1.0e9)
+    n = export_autotvm_jsonl(
+        log,
+        path,
+        space=t.space,
+        workload=t.layer,
+        target=t.target,
+        template="autotvm",
+        timestamp=1.0e9,
+    )
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert n == len(records) == 30
     for rec, row in zip(records, log.itertuples(), strict=True):
@@ -107,6 +120,13 @@ def test_export_autotvm_jsonl(autotvm_tables, tmp_path):
         else:
             assert rec["result"][0] == [1e9]
         names = [e[0] for e in rec["config"]["entity"]]
-        assert names == ["tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "oc_nthread",
-                         "h_nthread"]
+        assert names == [
+            "tile_b",
+            "tile_h",
+            "tile_w",
+            "tile_ci",
+            "tile_co",
+            "oc_nthread",
+            "h_nthread",
+        ]
         assert rec["config"]["entity"][1][1:] == ["sp", [-1, row.tile_h_inner]]

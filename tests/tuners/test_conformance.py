@@ -27,10 +27,10 @@ def strategy(request) -> str:
 
 
 def _run(strategy, tables, seed, measured=None, budget=BUDGET):
-    tuner = make_tuner(strategy, tables.tuning_space(), seed=seed,
-                       options=FAST_OPTIONS[strategy])
-    return run_tuning(tuner, ReplayMeasurer(tables.measured if measured is None else measured),
-                      budget, seed=seed)
+    tuner = make_tuner(strategy, tables.tuning_space(), seed=seed, options=FAST_OPTIONS[strategy])
+    return run_tuning(
+        tuner, ReplayMeasurer(tables.measured if measured is None else measured), budget, seed=seed
+    )
 
 
 def test_every_strategy_has_fast_options():
@@ -51,14 +51,14 @@ def test_best_so_far_is_the_running_minimum_over_valid(strategy, tables):
     log = _run(strategy, tables, seed=1)
     lat = np.where(log["status"] == "valid", log["latency_us"], np.inf)
     best = np.minimum.accumulate(lat)
-    np.testing.assert_allclose(log["best_latency_us"], np.where(np.isinf(best), np.nan, best),
-                               equal_nan=True)
+    np.testing.assert_allclose(
+        log["best_latency_us"], np.where(np.isinf(best), np.nan, best), equal_nan=True
+    )
 
 
 def test_deterministic_per_seed(strategy, tables):
     a, b = _run(strategy, tables, seed=3), _run(strategy, tables, seed=3)
-    pd.testing.assert_frame_equal(a.drop(columns="tuner_wall_s"),
-                                  b.drop(columns="tuner_wall_s"))
+    pd.testing.assert_frame_equal(a.drop(columns="tuner_wall_s"), b.drop(columns="tuner_wall_s"))
     c = _run(strategy, tables, seed=4)
     assert a["config_id"].tolist() != c["config_id"].tolist()
 
@@ -77,8 +77,14 @@ def test_budget_larger_than_the_space_measures_everything(strategy, autotvm_tabl
 
 def test_model_predictions_are_logged_where_models_exist(strategy, nestc_tables):
     log = _run(strategy, nestc_tables, seed=0)
-    used = {"random": (), "optuna": (), "autotvm": ("p_score",), "hwinit": ("p_score",),
-            "ml2tuner": ("p_score", "v_prob", "a_score"), "active": ("p_score", "v_prob")}
+    used = {
+        "random": (),
+        "optuna": (),
+        "autotvm": ("p_score",),
+        "hwinit": ("p_score",),
+        "ml2tuner": ("p_score", "v_prob", "a_score"),
+        "active": ("p_score", "v_prob"),
+    }
     for col in ("p_score", "v_prob", "a_score"):
         assert log[col].notna().any() == (col in used[strategy]), col
     assert (log["tuner_wall_s"] >= 0).all()

@@ -14,8 +14,15 @@ PYNQ, ZCU = PRESETS["pynq"], PRESETS["zcu102"]
 
 
 def _knobs(h=(7, 8), w=(1, 56), ci=(4, 1), co=(2, 2), oc=1, hn=1):
-    return {"tile_b": [1, 1], "tile_h": list(h), "tile_w": list(w), "tile_ci": list(ci),
-            "tile_co": list(co), "oc_nthread": oc, "h_nthread": hn}
+    return {
+        "tile_b": [1, 1],
+        "tile_h": list(h),
+        "tile_w": list(w),
+        "tile_ci": list(ci),
+        "tile_co": list(co),
+        "oc_nthread": oc,
+        "h_nthread": hn,
+    }
 
 
 def _token_counts(fields):
@@ -37,9 +44,14 @@ def _token_counts(fields):
     return counts
 
 
-@pytest.mark.parametrize("knobs", [{"n_vthread": 1, "tile_h": 14, "tile_w": 14},
-                                   {"n_vthread": 3, "tile_h": 5, "tile_w": 9},
-                                   {"n_vthread": 8, "tile_h": 2, "tile_w": 56}])
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        {"n_vthread": 1, "tile_h": 14, "tile_w": 14},
+        {"n_vthread": 3, "tile_h": 5, "tile_w": 9},
+        {"n_vthread": 8, "tile_h": 2, "tile_w": 56},
+    ],
+)
 def test_dependency_tokens_balance_and_finish_ends_the_stream(knobs):
     compiled = compile_conv2d(RESNET18["C2"], ZCU, "nestc", knobs)
     fields = compiled.program.fields
@@ -50,8 +62,9 @@ def test_dependency_tokens_balance_and_finish_ends_the_stream(knobs):
 
 
 def test_hidden_features_are_complete_for_a_compiled_config():
-    compiled = compile_conv2d(RESNET18["C2"], ZCU, "nestc",
-                              {"n_vthread": 2, "tile_h": 14, "tile_w": 14})
+    compiled = compile_conv2d(
+        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 2, "tile_h": 14, "tile_w": 14}
+    )
     assert set(compiled.hidden) == set(HIDDEN_FEATURES)
     h = compiled.hidden
     assert (h["tile_ci"], h["tile_co"], h["threads"]) == (4, 4, 2)
@@ -69,18 +82,28 @@ def test_padded_3x3_needs_tile_ci_inner_1_in_tvm():
 
 def test_1x1_channel_chunks_need_foldable_input_tiles():
     c4 = RESNET18["C4"]  # 56x56 -> 28x28, stride 2: input rows are never full width
-    assert compile_conv2d(c4, PYNQ, "autotvm",
-                          _knobs(h=(14, 2), w=(2, 14), ci=(2, 2))).error_kind == "dma_pattern"
-    assert compile_conv2d(c4, PYNQ, "autotvm",
-                          _knobs(h=(28, 1), w=(2, 14), ci=(2, 2), co=(4, 2))).program is not None
+    assert (
+        compile_conv2d(c4, PYNQ, "autotvm", _knobs(h=(14, 2), w=(2, 14), ci=(2, 2))).error_kind
+        == "dma_pattern"
+    )
+    assert (
+        compile_conv2d(
+            c4, PYNQ, "autotvm", _knobs(h=(28, 1), w=(2, 14), ci=(2, 2), co=(4, 2))
+        ).program
+        is not None
+    )
 
 
 def test_store_must_be_2d():
     wl = RESNET18["C2"]
-    assert compile_conv2d(wl, PYNQ, "autotvm",
-                          _knobs(h=(7, 8), w=(2, 28), co=(2, 2))).error_kind == "dma_pattern"
-    assert compile_conv2d(wl, PYNQ, "autotvm",
-                          _knobs(h=(7, 8), w=(2, 28), co=(4, 1))).program is not None
+    assert (
+        compile_conv2d(wl, PYNQ, "autotvm", _knobs(h=(7, 8), w=(2, 28), co=(2, 2))).error_kind
+        == "dma_pattern"
+    )
+    assert (
+        compile_conv2d(wl, PYNQ, "autotvm", _knobs(h=(7, 8), w=(2, 28), co=(4, 1))).program
+        is not None
+    )
 
 
 def test_buffer_capacity_counts_virtual_threads():
@@ -94,24 +117,28 @@ def test_buffer_capacity_counts_virtual_threads():
 def test_verify_dep_refuses_kernels_repeating_a_destination():
     # 3x3 kernel, one output row and channel block per uop block: kh-consecutive uops
     # write the same accumulator element.
-    result = compile_conv2d(RESNET18["C2"], PYNQ, "autotvm",
-                            _knobs(h=(56, 1), w=(1, 56), co=(4, 1)))
+    result = compile_conv2d(
+        RESNET18["C2"], PYNQ, "autotvm", _knobs(h=(56, 1), w=(1, 56), co=(4, 1))
+    )
     assert (result.error_stage, result.error_kind) == ("runtime", "verify_dep")
 
 
 def test_nestc_derives_channel_tiling_from_the_buffers():
-    small = compile_conv2d(RESNET18["C2"], ZCU, "nestc", {"n_vthread": 1, "tile_h": 8,
-                                                          "tile_w": 8}).hidden
-    big = compile_conv2d(RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 16,
-                                                        "tile_w": 16}).hidden
+    small = compile_conv2d(
+        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 1, "tile_h": 8, "tile_w": 8}
+    ).hidden
+    big = compile_conv2d(
+        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 16, "tile_w": 16}
+    ).hidden
     assert (small["tile_co"], small["tile_ci"]) == (4, 4)
     assert big["tile_co"] < 4 or big["tile_ci"] < 4
 
 
 def test_nestc_refuses_what_cannot_fit():
     # 8 threads x one 9x58 input window each = 4176 elements > 4096 on zcu102.
-    result = compile_conv2d(RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 7,
-                                                           "tile_w": 56})
+    result = compile_conv2d(
+        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 7, "tile_w": 56}
+    )
     assert (result.error_stage, result.error_kind) == ("compile", "buffer_capacity")
     assert np.isnan(result.hidden["n_insn"])
 

@@ -19,8 +19,9 @@ def _fits(col: int, width: int):
 
 @st.composite
 def instructions(draw, layout):
-    opcode = draw(st.sampled_from([isa.OP_LOAD, isa.OP_STORE, isa.OP_GEMM, isa.OP_ALU,
-                                   isa.OP_FINISH]))
+    opcode = draw(
+        st.sampled_from([isa.OP_LOAD, isa.OP_STORE, isa.OP_GEMM, isa.OP_ALU, isa.OP_FINISH])
+    )
     row = np.zeros(isa.NUM_FIELDS, dtype=np.int64)
     row[isa.F_OPCODE] = opcode
     for col, width in layout.for_opcode(opcode)[1:]:
@@ -46,8 +47,13 @@ def test_every_field_that_fits_round_trips(target, data):
 def test_uops_round_trip(target, data):
     layout = isa.layout_for(target)
     widths = [w for _, w in layout.uop]
-    uops = np.array(data.draw(st.lists(
-        st.tuples(*(st.integers(0, (1 << w) - 1) for w in widths)), min_size=1, max_size=30)))
+    uops = np.array(
+        data.draw(
+            st.lists(
+                st.tuples(*(st.integers(0, (1 << w) - 1) for w in widths)), min_size=1, max_size=30
+            )
+        )
+    )
     words, overflows = isa.encode_uops(uops, layout)
     assert overflows == 0
     assert (isa.decode_uops(words, layout) == uops).all()

@@ -11,7 +11,7 @@ import pytest
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta.compiler import compile_conv2d
-from ml2tuner.vta.measure import run_compiled
+from ml2tuner.vta.harness import run_compiled
 from ml2tuner.vta.sim import simulate, simulate_reference
 from ml2tuner.vta.target import PRESETS, parse_model_string
 from ml2tuner.vta.workload import Conv2D
@@ -19,8 +19,10 @@ from ml2tuner.vta.workload import Conv2D
 CASES = {
     "3x3-pad1": (Conv2D("t3x3", 1, 14, 14, 32, 32, 3, 1, 1), PRESETS["pynq"]),
     "1x1-stride2": (Conv2D("t1x1s2", 1, 14, 14, 32, 64, 1, 0, 2), PRESETS["pynq"]),
-    "batch4-4x8": (Conv2D("tb4", 4, 8, 8, 16, 16, 3, 1, 1),
-                   parse_model_string("pynq_4x8_i8w8a32_15_16_16_18")),
+    "batch4-4x8": (
+        Conv2D("tb4", 4, 8, 8, 16, 16, 3, 1, 1),
+        parse_model_string("pynq_4x8_i8w8a32_15_16_16_18"),
+    ),
     "3x3-stride2-zcu102": (Conv2D("t3x3s2", 1, 16, 16, 32, 32, 3, 1, 2), PRESETS["zcu102"]),
 }
 DRAWS = 50
@@ -88,9 +90,11 @@ def test_valid_runs_do_exactly_the_convolution_work(case, template):
 @pytest.mark.parametrize(("case", "template"), PARAMS)
 def test_latency_is_physically_plausible(case, template):
     workload, target, rows = _results(case, template)
-    compulsory = (workload.n * workload.ic * workload.h * workload.w
-                  + workload.oc * workload.ic * workload.kernel ** 2
-                  + workload.n * workload.oc * workload.oh * workload.ow)  # int8 bytes
+    compulsory = (
+        workload.n * workload.ic * workload.h * workload.w
+        + workload.oc * workload.ic * workload.kernel**2
+        + workload.n * workload.oc * workload.oh * workload.ow
+    )  # int8 bytes
     for knobs, _, result in rows:
         if result.status != "valid":
             continue
@@ -111,8 +115,15 @@ def test_a_field_that_wraps_gives_a_wrong_answer():
     # channel stride of 90000 elements, more than the 16-bit x_stride field holds.
     workload = Conv2D("wide", 1, 300, 300, 32, 16, 1, 0, 1)
     target = PRESETS["pynq"]
-    knobs = {"tile_b": [1, 1], "tile_h": [300, 1], "tile_w": [1, 300], "tile_ci": [1, 2],
-             "tile_co": [1, 1], "oc_nthread": 1, "h_nthread": 1}
+    knobs = {
+        "tile_b": [1, 1],
+        "tile_h": [300, 1],
+        "tile_w": [1, 300],
+        "tile_ci": [1, 2],
+        "tile_co": [1, 1],
+        "oc_nthread": 1,
+        "h_nthread": 1,
+    }
     compiled = compile_conv2d(workload, target, "autotvm", knobs)
     result = run_compiled(workload, target, compiled, functional=True)
     assert compiled.program.field_overflows > 0

@@ -27,8 +27,13 @@ from ml2tuner.vta.target import PRESETS, Target
 
 PYNQ = PRESETS["pynq"]  # 8-byte bus, 16-byte instructions, latency 32, overhead 2, D = 3
 COLUMN = {name: col for col, name in enumerate(FIELD_NAMES)}
-ROOMY_DRAM = {MEM_UOP: 1 << 16, MEM_INP: 1 << 20, MEM_WGT: 1 << 20, MEM_ACC: 1 << 20,
-              MEM_OUT: 1 << 20}
+ROOMY_DRAM = {
+    MEM_UOP: 1 << 16,
+    MEM_INP: 1 << 20,
+    MEM_WGT: 1 << 20,
+    MEM_ACC: 1 << 20,
+    MEM_OUT: 1 << 20,
+}
 
 
 def insn(opcode: int, **values: int) -> np.ndarray:
@@ -86,8 +91,14 @@ def test_token_orders_compute_after_load():
     gemm = insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1)
     finish = insn(OP_FINISH)
     free = run_both(PYNQ, [big_load, gemm, finish])
-    synced = run_both(PYNQ, [insn(OP_LOAD, **{**_fields(big_load), "push_next": 1}),
-                             insn(OP_GEMM, **{**_fields(gemm), "pop_prev": 1}), finish])
+    synced = run_both(
+        PYNQ,
+        [
+            insn(OP_LOAD, **{**_fields(big_load), "push_next": 1}),
+            insn(OP_GEMM, **{**_fields(gemm), "pop_prev": 1}),
+            finish,
+        ],
+    )
     # Fetch done at 32 + 6 = 38, load dispatched at 38 starts 38, DMA from 40: 64 rows of
     # 256 B = 32 beats, each 32 + 32 cycles -> load ends 40 + 64 * 64.
     load_end = 40 + 64 * 64
@@ -102,8 +113,7 @@ def _fields(row: np.ndarray) -> dict[str, int]:
 
 
 def test_unmatched_pop_deadlocks():
-    rows = [insn(OP_GEMM, pop_prev=1, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1),
-            insn(OP_FINISH)]
+    rows = [insn(OP_GEMM, pop_prev=1, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1), insn(OP_FINISH)]
     result = run_both(PYNQ, rows)
     assert result.deadlock and not result.finished and not result.timed_out
     assert result.counters["insn_count"] == 0
@@ -117,11 +127,11 @@ def test_stream_without_finish_deadlocks():
 
 def test_dep_fifo_capacity_blocks_producer():
     rows = [insn(OP_LOAD, memory_type=MEM_INP, push_next=1) for _ in range(3)]  # no-ops
-    rows.append(insn(OP_LOAD, memory_type=MEM_INP, x_size=16, y_size=16, x_stride=16,
-                     push_next=1))
+    rows.append(insn(OP_LOAD, memory_type=MEM_INP, x_size=16, y_size=16, x_stride=16, push_next=1))
     rows.append(insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=1000, iter_in=1))  # long
-    rows += [insn(OP_GEMM, pop_prev=1, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1)
-             for _ in range(4)]
+    rows += [
+        insn(OP_GEMM, pop_prev=1, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1) for _ in range(4)
+    ]
     rows.append(insn(OP_FINISH))
     roomy = run_both(PYNQ, rows)
     tight = run_both(dataclasses.replace(PYNQ, dep_queue_depth=2), rows)
@@ -150,20 +160,25 @@ def test_command_queue_depth_stalls_fetch():
 
 
 def _gemm_over(uops, opcode=OP_GEMM, **extra):
-    rows = [insn(OP_LOAD, memory_type=MEM_UOP, x_size=len(uops), y_size=1),
-            insn(opcode, uop_bgn=0, uop_end=len(uops), iter_out=1, iter_in=1, **extra),
-            insn(OP_FINISH)]
+    rows = [
+        insn(OP_LOAD, memory_type=MEM_UOP, x_size=len(uops), y_size=1),
+        insn(opcode, uop_bgn=0, uop_end=len(uops), iter_out=1, iter_in=1, **extra),
+        insn(OP_FINISH),
+    ]
     return run_both(PYNQ, rows, uops, {**ROOMY_DRAM, MEM_UOP: len(uops)})
 
 
-@pytest.mark.parametrize(("dsts", "opcode", "extra", "hazard"), [
-    ((0, 1, 0), OP_GEMM, {}, 1),  # distance 2 < D = 3
-    ((0, 1, 2, 0), OP_GEMM, {}, 0),  # distance 3: the write has landed
-    ((5, 5), OP_GEMM, {"reset": 1}, 0),  # a reset writes zeros
-    ((0, 1, 0), OP_ALU, {}, 0),  # ALU window is ceil((3 - 1) / 2) = 1
-    ((7, 7), OP_ALU, {}, 1),
-    ((7, 7), OP_ALU, {"use_imm": 1}, 1),
-])
+@pytest.mark.parametrize(
+    ("dsts", "opcode", "extra", "hazard"),
+    [
+        ((0, 1, 0), OP_GEMM, {}, 1),  # distance 2 < D = 3
+        ((0, 1, 2, 0), OP_GEMM, {}, 0),  # distance 3: the write has landed
+        ((5, 5), OP_GEMM, {"reset": 1}, 0),  # a reset writes zeros
+        ((0, 1, 0), OP_ALU, {}, 0),  # ALU window is ceil((3 - 1) / 2) = 1
+        ((7, 7), OP_ALU, {}, 1),
+        ((7, 7), OP_ALU, {"use_imm": 1}, 1),
+    ],
+)
 def test_hazard_detection(dsts, opcode, extra, hazard):
     result = _gemm_over([(d, 0, 0) for d in dsts], opcode, **extra)
     assert result.hazards == hazard and result.sram_overruns == 0
@@ -172,37 +187,138 @@ def test_hazard_detection(dsts, opcode, extra, hazard):
 def test_hazard_sees_reloaded_uops():
     safe, unsafe = [(0, 0, 0), (1, 0, 0)], [(3, 0, 0), (3, 0, 0)]
     gemm = insn(OP_GEMM, uop_bgn=0, uop_end=2, iter_out=2, iter_in=2)
-    rows = [insn(OP_LOAD, memory_type=MEM_UOP, x_size=2, y_size=1), gemm,
-            insn(OP_LOAD, memory_type=MEM_UOP, dram_base=2, x_size=2, y_size=1), gemm, gemm,
-            insn(OP_FINISH)]
+    rows = [
+        insn(OP_LOAD, memory_type=MEM_UOP, x_size=2, y_size=1),
+        gemm,
+        insn(OP_LOAD, memory_type=MEM_UOP, dram_base=2, x_size=2, y_size=1),
+        gemm,
+        gemm,
+        insn(OP_FINISH),
+    ]
     assert run_both(PYNQ, rows, safe + unsafe).hazards == 2
 
 
-@pytest.mark.parametrize(("row", "overruns", "oob"), [
-    (insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=2, iter_in=1, dst_factor_out=PYNQ.acc_depth - 1,
-          dst_factor_in=5), 0, 0),  # dst 0 + 1 * 2047 stays inside
-    (insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=2, iter_in=2, dst_factor_out=PYNQ.acc_depth - 1,
-          dst_factor_in=1), 1, 0),  # 2047 + 1 = 2048
-    (insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, wgt_factor_out=512), 1, 0),
-    (insn(OP_ALU, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, src_factor_out=1500), 1, 0),
-    (insn(OP_ALU, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, src_factor_out=1500, use_imm=1),
-     0, 0),  # with an immediate the ALU reads no ACC[src]
-    (insn(OP_GEMM, uop_bgn=PYNQ.uop_depth - 1, uop_end=PYNQ.uop_depth + 1, iter_out=1,
-          iter_in=1), 1, 0),  # the uop index wraps
-    (insn(OP_LOAD, memory_type=MEM_INP, sram_base=PYNQ.inp_depth - 10, x_size=2, y_size=2,
-          x_stride=2, x_pad_0=1, x_pad_1=1, y_pad_0=1), 1, 0),  # 3 rows x 4 = 12 > 10
-    (insn(OP_LOAD, memory_type=MEM_INP, sram_base=PYNQ.inp_depth - 12, x_size=2, y_size=2,
-          x_stride=2, x_pad_0=1, x_pad_1=1, y_pad_0=1), 0, 0),
-    (insn(OP_LOAD, memory_type=MEM_WGT, sram_base=PYNQ.wgt_depth - 4, x_size=2, y_size=2,
-          x_stride=2, x_pad_0=9), 0, 0),  # WGT ignores pads
-    (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=95, x_size=2, y_size=2, x_stride=4), 0, 1),
-    (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=94, x_size=2, y_size=2, x_stride=4), 0, 0),
-    (insn(OP_LOAD, memory_type=MEM_UOP, sram_base=PYNQ.uop_depth - 1, dram_base=99, x_size=2,
-          y_size=1), 1, 1),
-    (insn(OP_STORE, memory_type=MEM_OUT, sram_base=PYNQ.acc_depth - 3, x_size=2, y_size=2,
-          x_stride=2), 1, 0),
-    (insn(OP_STORE, memory_type=MEM_OUT, dram_base=200, x_size=0, y_size=2), 0, 0),  # no-op
-])
+@pytest.mark.parametrize(
+    ("row", "overruns", "oob"),
+    [
+        (
+            insn(
+                OP_GEMM,
+                uop_bgn=0,
+                uop_end=1,
+                iter_out=2,
+                iter_in=1,
+                dst_factor_out=PYNQ.acc_depth - 1,
+                dst_factor_in=5,
+            ),
+            0,
+            0,
+        ),  # dst 0 + 1 * 2047 stays inside
+        (
+            insn(
+                OP_GEMM,
+                uop_bgn=0,
+                uop_end=1,
+                iter_out=2,
+                iter_in=2,
+                dst_factor_out=PYNQ.acc_depth - 1,
+                dst_factor_in=1,
+            ),
+            1,
+            0,
+        ),  # 2047 + 1 = 2048
+        (insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, wgt_factor_out=512), 1, 0),
+        (insn(OP_ALU, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, src_factor_out=1500), 1, 0),
+        (
+            insn(
+                OP_ALU, uop_bgn=0, uop_end=1, iter_out=3, iter_in=1, src_factor_out=1500, use_imm=1
+            ),
+            0,
+            0,
+        ),  # with an immediate the ALU reads no ACC[src]
+        (
+            insn(
+                OP_GEMM,
+                uop_bgn=PYNQ.uop_depth - 1,
+                uop_end=PYNQ.uop_depth + 1,
+                iter_out=1,
+                iter_in=1,
+            ),
+            1,
+            0,
+        ),  # the uop index wraps
+        (
+            insn(
+                OP_LOAD,
+                memory_type=MEM_INP,
+                sram_base=PYNQ.inp_depth - 10,
+                x_size=2,
+                y_size=2,
+                x_stride=2,
+                x_pad_0=1,
+                x_pad_1=1,
+                y_pad_0=1,
+            ),
+            1,
+            0,
+        ),  # 3 rows x 4 = 12 > 10
+        (
+            insn(
+                OP_LOAD,
+                memory_type=MEM_INP,
+                sram_base=PYNQ.inp_depth - 12,
+                x_size=2,
+                y_size=2,
+                x_stride=2,
+                x_pad_0=1,
+                x_pad_1=1,
+                y_pad_0=1,
+            ),
+            0,
+            0,
+        ),
+        (
+            insn(
+                OP_LOAD,
+                memory_type=MEM_WGT,
+                sram_base=PYNQ.wgt_depth - 4,
+                x_size=2,
+                y_size=2,
+                x_stride=2,
+                x_pad_0=9,
+            ),
+            0,
+            0,
+        ),  # WGT ignores pads
+        (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=95, x_size=2, y_size=2, x_stride=4), 0, 1),
+        (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=94, x_size=2, y_size=2, x_stride=4), 0, 0),
+        (
+            insn(
+                OP_LOAD,
+                memory_type=MEM_UOP,
+                sram_base=PYNQ.uop_depth - 1,
+                dram_base=99,
+                x_size=2,
+                y_size=1,
+            ),
+            1,
+            1,
+        ),
+        (
+            insn(
+                OP_STORE,
+                memory_type=MEM_OUT,
+                sram_base=PYNQ.acc_depth - 3,
+                x_size=2,
+                y_size=2,
+                x_stride=2,
+            ),
+            1,
+            0,
+        ),
+        (insn(OP_STORE, memory_type=MEM_OUT, dram_base=200, x_size=0, y_size=2), 0, 0),  # no-op
+    ],
+)
 def test_overrun_and_oob_detection(row, overruns, oob):
     dram = {mem: 100 for mem in (MEM_UOP, MEM_INP, MEM_WGT, MEM_ACC, MEM_OUT)}
     result = run_both(PYNQ, [row, insn(OP_FINISH)], dram=dram)
@@ -211,8 +327,10 @@ def test_overrun_and_oob_detection(row, overruns, oob):
 
 def test_large_rows_split_into_bursts():
     # One WGT row of 16 x 256 B = 512 beats: two 256-beat requests, each 32 + 256 cycles.
-    rows = [insn(OP_LOAD, memory_type=MEM_WGT, x_size=16, y_size=1, push_next=1),
-            insn(OP_FINISH, pop_prev=1)]
+    rows = [
+        insn(OP_LOAD, memory_type=MEM_WGT, x_size=16, y_size=1, push_next=1),
+        insn(OP_FINISH, pop_prev=1),
+    ]
     result = run_both(PYNQ, rows)
     # Fetch: 2 instructions = 4 beats, done 36; the load starts 36, its DMA at 38.
     assert result.cycles == 36 + 2 + 2 * (32 + 256) + 2
@@ -229,10 +347,16 @@ def test_timeout():
 
 # ---- random token-balanced streams: numba == reference --------------------------------
 
-POPS = {"load": [("pop_next", "c2l")], "compute": [("pop_prev", "l2c"), ("pop_next", "s2c")],
-        "store": [("pop_prev", "c2s")]}
-PUSHES = {"load": [("push_next", "l2c")], "compute": [("push_prev", "c2l"), ("push_next", "c2s")],
-          "store": [("push_prev", "s2c")]}
+POPS = {
+    "load": [("pop_next", "c2l")],
+    "compute": [("pop_prev", "l2c"), ("pop_next", "s2c")],
+    "store": [("pop_prev", "c2s")],
+}
+PUSHES = {
+    "load": [("push_next", "l2c")],
+    "compute": [("push_prev", "c2l"), ("push_next", "c2s")],
+    "store": [("push_prev", "s2c")],
+}
 
 
 def random_target(rng: np.random.Generator) -> Target:
@@ -246,19 +370,25 @@ def random_target(rng: np.random.Generator) -> Target:
         dep_queue_depth=int(rng.choice([1, 3, 255, 255])),
         dram_latency_cycles=int(rng.choice([0, 1, 32])),
         insn_overhead_cycles=int(rng.integers(0, 4)),
-        rmw_distance=int(rng.integers(1, 6)))
+        rmw_distance=int(rng.integers(1, 6)),
+    )
 
 
-def random_stream(rng: np.random.Generator, target: Target, length: int, *,
-                  unbalanced: float = 0.0):
+def random_stream(
+    rng: np.random.Generator, target: Target, length: int, *, unbalanced: float = 0.0
+):
     """A random stream whose pops (but with probability ``unbalanced``) match earlier pushes.
 
     Returns ``(fields, uops, dram_elems)``.
     """
     n_uops = int(rng.integers(1, 300))
-    uops = np.column_stack([rng.integers(0, 6, n_uops),
-                            rng.integers(0, target.inp_depth, n_uops),
-                            rng.integers(0, target.wgt_depth, n_uops)])
+    uops = np.column_stack(
+        [
+            rng.integers(0, 6, n_uops),
+            rng.integers(0, target.inp_depth, n_uops),
+            rng.integers(0, target.wgt_depth, n_uops),
+        ]
+    )
     dram = {MEM_UOP: n_uops, MEM_INP: 4000, MEM_WGT: 400, MEM_ACC: 1000, MEM_OUT: 4000}
     outstanding = dict.fromkeys(("l2c", "c2l", "c2s", "s2c"), 0)
     limit = min(200, target.dep_queue_depth)  # tokens pushed but not yet popped, per FIFO
@@ -277,8 +407,9 @@ def random_stream(rng: np.random.Generator, target: Target, length: int, *,
                 row[COLUMN[name]] = 1
                 outstanding[fifo] += 1
         rows.append(row)
-    rows.append(insn(OP_FINISH, pop_prev=int(outstanding["l2c"] > 0),
-                     pop_next=int(outstanding["s2c"] > 0)))
+    rows.append(
+        insn(OP_FINISH, pop_prev=int(outstanding["l2c"] > 0), pop_next=int(outstanding["s2c"] > 0))
+    )
     return np.array(rows), uops, dram
 
 
@@ -289,29 +420,61 @@ def _random_insn(rng: np.random.Generator, kind: str, n_uops: int, target: Targe
     if kind in ("inp", "wgt", "acc", "noop"):
         mem = {"inp": MEM_INP, "wgt": MEM_WGT, "acc": MEM_ACC, "noop": MEM_INP}[kind]
         x = 0 if kind == "noop" else small(300) if rng.random() < 0.05 else small(20) + 1
-        row = insn(OP_LOAD, memory_type=mem, sram_base=small(target.inp_depth),
-                   dram_base=small(3000), x_size=x, y_size=small(6) + (kind != "noop"),
-                   x_stride=x + small(4), y_pad_0=small(3), y_pad_1=small(3),
-                   x_pad_0=small(3), x_pad_1=small(3))
+        row = insn(
+            OP_LOAD,
+            memory_type=mem,
+            sram_base=small(target.inp_depth),
+            dram_base=small(3000),
+            x_size=x,
+            y_size=small(6) + (kind != "noop"),
+            x_stride=x + small(4),
+            y_pad_0=small(3),
+            y_pad_1=small(3),
+            x_pad_0=small(3),
+            x_pad_1=small(3),
+        )
         return row, "compute" if mem == MEM_ACC else "load"
     if kind == "uop":
-        return insn(OP_LOAD, memory_type=MEM_UOP, sram_base=small(target.uop_depth),
-                    dram_base=small(n_uops + 5), x_size=small(40), y_size=1), "compute"
+        return insn(
+            OP_LOAD,
+            memory_type=MEM_UOP,
+            sram_base=small(target.uop_depth),
+            dram_base=small(n_uops + 5),
+            x_size=small(40),
+            y_size=1,
+        ), "compute"
     if kind in ("gemm", "alu"):
         bgn = small(target.uop_depth)
         if rng.random() < 0.8:
             bgn = small(60)
-        return insn(OP_GEMM if kind == "gemm" else OP_ALU, reset=int(rng.random() < 0.2),
-                    uop_bgn=bgn, uop_end=bgn + small(12) - 1, iter_out=small(5),
-                    iter_in=small(4), dst_factor_out=small(300), dst_factor_in=small(8),
-                    src_factor_out=small(300), src_factor_in=small(8),
-                    wgt_factor_out=small(200), wgt_factor_in=small(8), alu_opcode=small(5),
-                    use_imm=small(2), imm=small(100)), "compute"
+        return insn(
+            OP_GEMM if kind == "gemm" else OP_ALU,
+            reset=int(rng.random() < 0.2),
+            uop_bgn=bgn,
+            uop_end=bgn + small(12) - 1,
+            iter_out=small(5),
+            iter_in=small(4),
+            dst_factor_out=small(300),
+            dst_factor_in=small(8),
+            src_factor_out=small(300),
+            src_factor_in=small(8),
+            wgt_factor_out=small(200),
+            wgt_factor_in=small(8),
+            alu_opcode=small(5),
+            use_imm=small(2),
+            imm=small(100),
+        ), "compute"
     if kind == "store":
         x = small(30) + 1
-        return insn(OP_STORE, memory_type=MEM_OUT, sram_base=small(target.acc_depth),
-                    dram_base=small(4000), x_size=x, y_size=small(5), x_stride=x + small(3)
-                    ), "store"
+        return insn(
+            OP_STORE,
+            memory_type=MEM_OUT,
+            sram_base=small(target.acc_depth),
+            dram_base=small(4000),
+            x_size=x,
+            y_size=small(5),
+            x_stride=x + small(3),
+        ), "store"
     # An opcode the hardware ignores, or a LOAD of the OUT memory: routed to compute.
     if rng.random() < 0.5:
         return insn(int(rng.integers(5, 8))), "compute"
@@ -322,8 +485,9 @@ def _random_insn(rng: np.random.Generator, kind: str, n_uops: int, target: Targe
 def test_numba_equals_reference_on_random_streams(seed):
     rng = np.random.default_rng(seed)
     target = random_target(rng)
-    fields, uops, dram = random_stream(rng, target, int(rng.integers(1, 400)),
-                                       unbalanced=0.01 if seed % 4 == 0 else 0.0)
+    fields, uops, dram = random_stream(
+        rng, target, int(rng.integers(1, 400)), unbalanced=0.01 if seed % 4 == 0 else 0.0
+    )
     max_cycles = int(rng.integers(100, 20_000)) if seed % 5 == 0 else None
     fast = simulate(target, fields, uops, dram, max_cycles=max_cycles)
     slow = simulate_reference(target, fields, uops, dram, max_cycles=max_cycles)
@@ -337,15 +501,23 @@ def test_random_streams_cover_all_outcomes():
     for seed in range(60):
         rng = np.random.default_rng(seed)
         target = random_target(rng)
-        fields, uops, dram = random_stream(rng, target, int(rng.integers(1, 400)),
-                                           unbalanced=0.01 if seed % 4 == 0 else 0.0)
+        fields, uops, dram = random_stream(
+            rng, target, int(rng.integers(1, 400)), unbalanced=0.01 if seed % 4 == 0 else 0.0
+        )
         max_cycles = int(rng.integers(100, 20_000)) if seed % 5 == 0 else None
         r = simulate(target, fields, uops, dram, max_cycles=max_cycles)
-        outcomes |= {("finished", r.finished), ("deadlock", r.deadlock),
-                     ("timed_out", r.timed_out), ("hazards", r.hazards > 0),
-                     ("overruns", r.sram_overruns > 0), ("oob", r.dram_oob > 0)}
-    assert all((name, True) in outcomes
-               for name in ("finished", "deadlock", "timed_out", "hazards", "overruns", "oob"))
+        outcomes |= {
+            ("finished", r.finished),
+            ("deadlock", r.deadlock),
+            ("timed_out", r.timed_out),
+            ("hazards", r.hazards > 0),
+            ("overruns", r.sram_overruns > 0),
+            ("oob", r.dram_oob > 0),
+        }
+    assert all(
+        (name, True) in outcomes
+        for name in ("finished", "deadlock", "timed_out", "hazards", "overruns", "oob")
+    )
 
 
 @pytest.mark.parametrize("seed", range(20))

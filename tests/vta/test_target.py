@@ -22,8 +22,9 @@ def test_model_string_sets_every_parameter():
     assert t.clock_mhz == 100 and t.axi_bits == 64
 
 
-@pytest.mark.parametrize("text", ["nosuch", "pynq_3x16_i8w8a32_15_15_18_17",
-                                  "mars_1x16_i8w8a32_15_15_18_17"])
+@pytest.mark.parametrize(
+    "text", ["nosuch", "pynq_3x16_i8w8a32_15_15_18_17", "mars_1x16_i8w8a32_15_15_18_17"]
+)
 def test_bad_target_names_are_refused(text):
     with pytest.raises(TargetError):
         get_target(text)

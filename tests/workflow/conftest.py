@@ -32,10 +32,15 @@ def tiny_config() -> dict:
 @pytest.fixture(scope="session")
 def micro_unit():
     """A 128-configuration unit (4x4 output, nestc) for fast stage tests."""
-    cfg = load_config({
-        "targets": ["pynq"], "layers": ["M"], "templates": ["nestc"], "shard_size": 50,
-        "layer_definitions": {"M": {"h": 4, "w": 4, "ic": 16, "oc": 16, "kernel": 3, "pad": 1}},
-    })
+    cfg = load_config(
+        {
+            "targets": ["pynq"],
+            "layers": ["M"],
+            "templates": ["nestc"],
+            "shard_size": 50,
+            "layer_definitions": {"M": {"h": 4, "w": 4, "ic": 16, "oc": 16, "kernel": 3, "pad": 1}},
+        }
+    )
     return cfg, cfg.unit("pynq", "M", "nestc")
 
 

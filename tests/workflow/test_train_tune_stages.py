@@ -41,7 +41,6 @@ FAST_OPTIONS = {
 FAST_MODEL = {"train_fraction": 0.75, "n_estimators": 20}
 
 
-
 @pytest.fixture(scope="module")
 def unit_dir(tmp_path_factory, micro_unit):
     """The unit's space, compiled and measured tables, and its models."""
@@ -50,27 +49,43 @@ def unit_dir(tmp_path_factory, micro_unit):
     run_enumerate(unit, root / "space.parquet")
     run_compile(unit, root / "space.parquet", root / "compiled.parquet")
     shard = root / "measured/shard0.parquet"
-    run_simulate_shard(unit, root / "space.parquet", root / "compiled.parquet",
-                       (0, unit.space_size()), shard)
+    run_simulate_shard(
+        unit, root / "space.parquet", root / "compiled.parquet", (0, unit.space_size()), shard
+    )
     run_merge(unit, [shard], root / "measured.parquet")
     _train(root, root / "models", FAST_MODEL, seed=0)
     return root
 
 
 def _train(root, out, settings, seed):
-    run_train(root / "space.parquet", root / "compiled.parquet", root / "measured.parquet", out,
-              settings, seed=seed)
+    run_train(
+        root / "space.parquet",
+        root / "compiled.parquet",
+        root / "measured.parquet",
+        out,
+        settings,
+        seed=seed,
+    )
     return out
 
 
 def _tune(root, out, strategy, seed, budget=30, settings=None):
-    run_tune(root / "space.parquet", root / "compiled.parquet", root / "measured.parquet",
-             root / "models", out, strategy, seed, budget,
-             FAST_OPTIONS[strategy] if settings is None else settings)
+    run_tune(
+        root / "space.parquet",
+        root / "compiled.parquet",
+        root / "measured.parquet",
+        root / "models",
+        out,
+        strategy,
+        seed,
+        budget,
+        FAST_OPTIONS[strategy] if settings is None else settings,
+    )
     return out
 
 
 # ---- train -----------------------------------------------------------------------------------
+
 
 def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, unit_dir):
     models = unit_dir / "models"
@@ -81,8 +96,10 @@ def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, uni
     assert {"accuracy", "precision", "recall", "roc_auc"} <= set(by["V"].index)
     assert by[("V", "accuracy")] > by[("V", "majority_accuracy")]
     assert 0 <= by[("P", "top_k_recall")] <= 1
-    features = {m: json.loads(f) for m, f in
-                metrics.drop_duplicates("model").set_index("model")["features"].items()}
+    features = {
+        m: json.loads(f)
+        for m, f in metrics.drop_duplicates("model").set_index("model")["features"].items()
+    }
     assert features["P"] == features["V"] and not any(f.startswith("h_") for f in features["P"])
     assert features["A"][: len(features["P"])] == features["P"]
     assert any(f.startswith("h_") for f in features["A"])
@@ -104,11 +121,13 @@ def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, uni
 def test_training_is_deterministic(unit_dir, tmp_path):
     again = _train(unit_dir, tmp_path / "models", FAST_MODEL, seed=0)
     for name in ("metrics.parquet", "split.parquet"):
-        pd.testing.assert_frame_equal(read_table(again / name),
-                                      read_table(unit_dir / "models" / name))
+        pd.testing.assert_frame_equal(
+            read_table(again / name), read_table(unit_dir / "models" / name)
+        )
     for role in "PVA":
-        assert (again / f"{role}.json").read_bytes() == \
-            (unit_dir / "models" / f"{role}.json").read_bytes()
+        assert (again / f"{role}.json").read_bytes() == (
+            unit_dir / "models" / f"{role}.json"
+        ).read_bytes()
 
 
 def test_search_is_recorded_and_resumes_from_its_journal(parquet_schema, unit_dir, tmp_path):
@@ -123,15 +142,18 @@ def test_search_is_recorded_and_resumes_from_its_journal(parquet_schema, unit_di
     for role, text in zip("PVA", params, strict=True):
         assert json.loads(text)["num_boost_round"] == best.loc[role, "params_num_boost_round"]
     # a longer search resumes the same studies: the first trials are not run again
-    longer = read_table(_train(unit_dir, out, {**FAST_MODEL, "optuna_trials": 3}, seed=1)
-                        / "search.parquet")
+    longer = read_table(
+        _train(unit_dir, out, {**FAST_MODEL, "optuna_trials": 3}, seed=1) / "search.parquet"
+    )
     assert len(longer) == 9
     kept = longer.groupby("model", sort=False).head(2).reset_index(drop=True)
-    pd.testing.assert_frame_equal(kept.drop(columns=["duration_s", "best"]),
-                                  first.drop(columns=["duration_s", "best"]))
+    pd.testing.assert_frame_equal(
+        kept.drop(columns=["duration_s", "best"]), first.drop(columns=["duration_s", "best"])
+    )
 
 
 # ---- tune ------------------------------------------------------------------------------------
+
 
 def test_strategies_are_the_registry_and_the_schema():
     schema_names = config_schema()["properties"]["strategies"]["items"]["enum"]
@@ -139,8 +161,9 @@ def test_strategies_are_the_registry_and_the_schema():
 
 
 @pytest.mark.parametrize("strategy", sorted(TUNERS))
-def test_every_strategy_replays_measured_without_repeats(parquet_schema, unit_dir, tmp_path,
-                                                        strategy):
+def test_every_strategy_replays_measured_without_repeats(
+    parquet_schema, unit_dir, tmp_path, strategy
+):
     out = _tune(unit_dir, tmp_path / "t.parquet", strategy, seed=1)
     trials = read_table(out)
     space = read_table(unit_dir / "space.parquet")
@@ -149,8 +172,10 @@ def test_every_strategy_replays_measured_without_repeats(parquet_schema, unit_di
     assert trials["trial"].tolist() == list(range(30)) and trials["config_id"].is_unique
     measured = read_table(unit_dir / "measured.parquet").set_index("config_id")
     assert (trials["status"].to_numpy() == measured.loc[trials["config_id"], "status"]).all()
-    assert (trials[knobs].to_numpy() == space.set_index("config_id")
-            .loc[trials["config_id"], knobs].to_numpy()).all()
+    assert (
+        trials[knobs].to_numpy()
+        == space.set_index("config_id").loc[trials["config_id"], knobs].to_numpy()
+    ).all()
     valid_so_far = trials["latency_us"].where(trials["status"] == "valid").cummin().ffill()
     assert np.allclose(trials["best_latency_us"], valid_so_far, equal_nan=True)
     meta = read_metadata(out)
@@ -164,10 +189,13 @@ def test_every_strategy_replays_measured_without_repeats(parquet_schema, unit_di
 
 
 def test_tuning_is_seeded_and_budget_capped(unit_dir, tmp_path):
-    runs = [read_table(_tune(unit_dir, tmp_path / f"{i}.parquet", "ml2tuner", seed))
-            for i, seed in enumerate((5, 5, 6))]
-    pd.testing.assert_frame_equal(runs[0].drop(columns="tuner_wall_s"),
-                                  runs[1].drop(columns="tuner_wall_s"))
+    runs = [
+        read_table(_tune(unit_dir, tmp_path / f"{i}.parquet", "ml2tuner", seed))
+        for i, seed in enumerate((5, 5, 6))
+    ]
+    pd.testing.assert_frame_equal(
+        runs[0].drop(columns="tuner_wall_s"), runs[1].drop(columns="tuner_wall_s")
+    )
     assert runs[0]["config_id"].tolist() != runs[2]["config_id"].tolist()
     whole = read_table(_tune(unit_dir, tmp_path / "all.parquet", "random", 0, budget=1000))
     assert sorted(whole["config_id"]) == list(range(128))
@@ -179,12 +207,21 @@ def test_bad_strategy_options_and_missing_models_are_refused(unit_dir, tmp_path)
     with pytest.raises(ValueError, match="unknown option"):
         _tune(unit_dir, tmp_path / "x.parquet", "ml2tuner", seed=0, settings={"n_rand": 3})
     with pytest.raises(FileNotFoundError, match="P.json"):
-        run_tune(unit_dir / "space.parquet", unit_dir / "compiled.parquet",
-                 unit_dir / "measured.parquet", tmp_path, tmp_path / "x.parquet", "random", 0,
-                 10, {})
+        run_tune(
+            unit_dir / "space.parquet",
+            unit_dir / "compiled.parquet",
+            unit_dir / "measured.parquet",
+            tmp_path,
+            tmp_path / "x.parquet",
+            "random",
+            0,
+            10,
+            {},
+        )
 
 
 # ---- ml2tuner export-autotvm -----------------------------------------------------------------
+
 
 def test_export_autotvm_writes_one_record_per_trial(unit_dir, tmp_path, capsys):
     trials_path = _tune(unit_dir, tmp_path / "t.parquet", "ml2tuner", seed=2, budget=12)
@@ -200,8 +237,8 @@ def test_export_autotvm_writes_one_record_per_trial(unit_dir, tmp_path, capsys):
     knobs = json.loads(space.loc[trials["config_id"].iloc[0], "knobs_json"])
     assert first["config"]["entity"] == [[k, "ot", v] for k, v in knobs.items()]
     for record, (status, error_no, latency) in zip(
-            records, trials[["status", "error_no", "latency_us"]].itertuples(index=False),
-            strict=True):
+        records, trials[["status", "error_no", "latency_us"]].itertuples(index=False), strict=True
+    ):
         assert record["result"][1] == error_no
         expected = latency * 1e-6 if status == "valid" else 1e9
         assert record["result"][0][0] == pytest.approx(expected)
@@ -209,9 +246,11 @@ def test_export_autotvm_writes_one_record_per_trial(unit_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("which", ["metrics", "missing", "not_parquet"])
 def test_export_autotvm_bad_input_is_one_line_exit_2(unit_dir, tmp_path, capsys, which):
-    path = {"metrics": unit_dir / "models/metrics.parquet",
-            "missing": tmp_path / "nope.parquet",
-            "not_parquet": unit_dir / "models/P.json"}[which]
+    path = {
+        "metrics": unit_dir / "models/metrics.parquet",
+        "missing": tmp_path / "nope.parquet",
+        "not_parquet": unit_dir / "models/P.json",
+    }[which]
     code = main(["export-autotvm", str(path), "--out", str(tmp_path / "x.jsonl")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("ml2tuner: error:") and err.count("\n") == 1

@@ -21,8 +21,13 @@ TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
 
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
 UNIT_KEYS = {"target": "tiny", "template": "nestc"}
-ARROW_TYPES = {"int64": "int64", "double": "float64", "string": "string",
-               "large_string": "string", "bool": "bool"}
+ARROW_TYPES = {
+    "int64": "int64",
+    "double": "float64",
+    "string": "string",
+    "large_string": "string",
+    "bool": "bool",
+}
 
 
 def snakemake_command() -> list[str]:
@@ -31,9 +36,13 @@ def snakemake_command() -> list[str]:
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*snakemake_command(), "--cores", "2", "--configfile", "tiny.yaml",
-                           *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [*snakemake_command(), "--cores", "2", "--configfile", "tiny.yaml", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -63,6 +72,7 @@ def first_run(workdir) -> subprocess.CompletedProcess:
 
 # ---- the documented contract ---------------------------------------------------------------
 
+
 def documented_tables(repo_root: Path) -> dict[str, list[tuple[str, str]]]:
     """``{path pattern: [(column or prefix*, type)]}`` parsed from docs/artifacts.md."""
     tables: dict[str, list[tuple[str, str]]] = {}
@@ -91,10 +101,17 @@ def expand_path(pattern: str, layer: str) -> str:
 
 def test_docs_describe_every_table(repo_root):
     tables = documented_tables(repo_root)
-    assert {"space.parquet", "compiled.parquet", "measured.parquet", "models/metrics.parquet",
-            "tuning/{strategy}/seed{seed}.parquet", "results/summary/runs.parquet",
-            "results/summary/strategies.parquet", "results/summary/spaces.parquet",
-            "results/summary/models.parquet"} <= set(tables)
+    assert {
+        "space.parquet",
+        "compiled.parquet",
+        "measured.parquet",
+        "models/metrics.parquet",
+        "tuning/{strategy}/seed{seed}.parquet",
+        "results/summary/runs.parquet",
+        "results/summary/strategies.parquet",
+        "results/summary/spaces.parquet",
+        "results/summary/models.parquet",
+    } <= set(tables)
     assert all(tables.values())
 
 
@@ -117,22 +134,43 @@ def test_every_artifact_exists_with_its_documented_columns(first_run, workdir, r
             assert b"config_hash" in meta and b"ml2tuner_version" in meta
     for layer in ("T1", "T2"):
         unit = workdir / f"results/tiny/{layer}/nestc"
-        assert {p.name for p in (unit / "models").iterdir()} >= {"P.json", "V.json", "A.json",
-                                                                  "optuna.journal"}
+        assert {p.name for p in (unit / "models").iterdir()} >= {
+            "P.json",
+            "V.json",
+            "A.json",
+            "optuna.journal",
+        }
         assert not list(unit.glob("measured/shard*.parquet"))  # temp shards are gone
     assert (workdir / "results/report/summary.md").read_text().startswith("# ml2tuner results")
-    for stem in ("best_latency", "invalid_share", "samples", "models", "status",
-                 "validity_tiny_T1_nestc", "validity_tiny_T2_nestc"):  # docs/report.md
+    for stem in (
+        "best_latency",
+        "invalid_share",
+        "samples",
+        "models",
+        "status",
+        "validity_tiny_T1_nestc",
+        "validity_tiny_T2_nestc",
+    ):  # docs/report.md
         for suffix in (".png", ".svg"):
             assert (workdir / "results/report" / f"{stem}{suffix}").stat().st_size > 0, stem
 
 
 def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
     logs = {p.relative_to(workdir / "logs").parts[0] for p in (workdir / "logs").rglob("*.log")}
-    benches = {p.relative_to(workdir / "benchmarks").parts[0]
-               for p in (workdir / "benchmarks").rglob("*.tsv")}
-    rules = {"enumerate_space", "compile_space", "simulate_shard", "merge_measured",
-             "train_models", "tune", "summary", "report"}
+    benches = {
+        p.relative_to(workdir / "benchmarks").parts[0]
+        for p in (workdir / "benchmarks").rglob("*.tsv")
+    }
+    rules = {
+        "enumerate_space",
+        "compile_space",
+        "simulate_shard",
+        "merge_measured",
+        "train_models",
+        "tune",
+        "summary",
+        "report",
+    }
     assert logs == rules and benches == rules
     shard_log = (workdir / "logs/simulate_shard/tiny/T1/nestc/shard0.log").read_text()
     assert re.search(r"simulate tiny/T1/nestc: 200/200 \(100%\)", shard_log)
@@ -145,12 +183,18 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
 def test_show_cli_on_an_artifact(first_run, workdir):
     exe = Path(sys.executable).with_name("ml2tuner")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ml2tuner.cli"]
-    out = subprocess.run([*cmd, "show", "results/tiny/T1/nestc/measured.parquet"],
-                         cwd=workdir, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*cmd, "show", "results/tiny/T1/nestc/measured.parquet"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "512 rows" in out and "latency_us" in out and "config_hash" in out
 
 
 # ---- caching ---------------------------------------------------------------------------------
+
 
 def test_second_run_has_nothing_to_do(first_run, workdir):
     again = run_snakemake(workdir)
@@ -166,9 +210,12 @@ def test_dry_run_and_lint_are_clean(first_run, workdir):
 
 def _planned_jobs(proc: subprocess.CompletedProcess) -> tuple[dict[str, int], set[str]]:
     text = proc.stdout + proc.stderr
-    stats = text[text.index("Job stats:"):]
-    counts = {m.group(1): int(m.group(2))
-              for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m.group(1) != "total"}
+    stats = text[text.index("Job stats:") :]
+    counts = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)
+        if m.group(1) != "total"
+    }
     layers = set(re.findall(r"wildcards: .*layer=(\w+)", text))
     return counts, layers
 
@@ -185,24 +232,38 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir):
     write_config(workdir, changed)
     counts, layers = _planned_jobs(run_snakemake(workdir, "-n"))
     assert layers == {"T2"}
-    assert counts == {"enumerate_space": 1, "compile_space": 1, "simulate_shard": 3,
-                      "merge_measured": 1, "train_models": 1, "tune": 4, "summary": 1,
-                      "report": 1, "all": 1}
+    assert counts == {
+        "enumerate_space": 1,
+        "compile_space": 1,
+        "simulate_shard": 3,
+        "merge_measured": 1,
+        "train_models": 1,
+        "tune": 4,
+        "summary": 1,
+        "report": 1,
+        "all": 1,
+    }
     run_snakemake(workdir)
     assert [p.stat().st_mtime_ns for p in t1_tables] == t1_mtimes
-    assert '"shift":9' in pq.read_schema(
-        workdir / "results/tiny/T2/nestc/measured.parquet").metadata[b"layer_shape"].decode()
+    assert (
+        '"shift":9'
+        in pq.read_schema(workdir / "results/tiny/T2/nestc/measured.parquet")
+        .metadata[b"layer_shape"]
+        .decode()
+    )
     shutil.copy2(TINY_CONFIG_PATH, workdir / "tiny.yaml")
 
 
 # ---- bad configuration -----------------------------------------------------------------------
+
 
 def test_bad_config_stops_before_any_job_with_one_line(first_run, workdir):
     (workdir / "bad.yaml").write_text("budget: -5\n")
     proc = run_snakemake(workdir, "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
     notices = ("Using workflow specific profile", "Config file config.yaml is extended")
-    lines = [line for line in proc.stderr.splitlines() if line.strip()
-             and not line.startswith(notices)]
+    lines = [
+        line for line in proc.stderr.splitlines() if line.strip() and not line.startswith(notices)
+    ]
     assert lines == ["ml2tuner: config error: budget = -5: out of range; allowed an integer ≥ 1"]
     assert "Building DAG" not in proc.stdout + proc.stderr

@@ -18,11 +18,27 @@ def _rules(repo_root) -> dict[str, str]:
 
 def test_every_rule_declares_log_benchmark_threads_resources_env(repo_root):
     rules = _rules(repo_root)
-    assert set(rules) == {"enumerate_space", "compile_space", "simulate_shard",
-                          "merge_measured", "train_models", "tune", "summary", "report"}
+    assert set(rules) == {
+        "enumerate_space",
+        "compile_space",
+        "simulate_shard",
+        "merge_measured",
+        "train_models",
+        "tune",
+        "summary",
+        "report",
+    }
     for name, body in rules.items():
-        for directive in ("log:", "benchmark:", "threads:", "resources:", "mem_mb=",
-                          "runtime=", "conda:", "script:"):
+        for directive in (
+            "log:",
+            "benchmark:",
+            "threads:",
+            "resources:",
+            "mem_mb=",
+            "runtime=",
+            "conda:",
+            "script:",
+        ):
             assert directive in body, f"rule {name} lacks {directive}"
         assert "lambda" not in body, f"rule {name} uses a lambda"
 

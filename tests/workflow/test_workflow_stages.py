@@ -12,7 +12,7 @@ import pytest
 from ml2tuner.space.templates import get_template
 from ml2tuner.stages import run_report, run_summary, run_train, run_tune
 from ml2tuner.stages.summary import invalid_share, samples_to_best
-from ml2tuner.vta.measure import ERROR_NO, STATUSES, measure
+from ml2tuner.vta.harness import ERROR_NO, STATUSES, measure
 from ml2tuner.workflow import (
     read_metadata,
     read_table,
@@ -35,8 +35,9 @@ def built(tmp_path_factory, micro_unit):
     shards = []
     for i, bounds in enumerate(cfg.shard_bounds(unit)):
         shards.append(root / f"measured/shard{i}.parquet")
-        run_simulate_shard(unit, root / "space.parquet", root / "compiled.parquet", bounds,
-                           shards[-1])
+        run_simulate_shard(
+            unit, root / "space.parquet", root / "compiled.parquet", bounds, shards[-1]
+        )
     run_merge(unit, shards, root / "measured.parquet")
     return root
 
@@ -49,8 +50,9 @@ def test_space_enumerates_the_template_in_order(parquet_schema, built, micro_uni
     assert (space["config_id"] == np.arange(128)).all()
     assert [json.loads(k) for k in space["knobs_json"]] == configs
     assert (space["tile_h"] == [c["tile_h"] for c in configs]).all()
-    assert parquet_schema(built / "space.parquet") == space_columns("nestc", unit.workload,
-                                                                    unit.target)
+    assert parquet_schema(built / "space.parquet") == space_columns(
+        "nestc", unit.workload, unit.target
+    )
 
 
 def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
@@ -75,12 +77,14 @@ def test_compiled_and_measured_match_a_direct_measurement(parquet_schema, built,
     assert set(measured["status"]) <= set(STATUSES)
     assert (measured["error_no"] == measured["status"].map(ERROR_NO)).all()
     for config_id in (0, 37, 127):
-        direct = measure(unit.workload, unit.target, "nestc",
-                         json.loads(space.loc[config_id, "knobs_json"]))
+        direct = measure(
+            unit.workload, unit.target, "nestc", json.loads(space.loc[config_id, "knobs_json"])
+        )
         row = measured.loc[config_id]
         assert (row["status"], row["cycles"]) == (direct.status, direct.cycles)
-        assert compiled.loc[config_id, "h_n_insn"] == pytest.approx(direct.hidden["n_insn"],
-                                                                    nan_ok=True)
+        assert compiled.loc[config_id, "h_n_insn"] == pytest.approx(
+            direct.hidden["n_insn"], nan_ok=True
+        )
     never_ran = measured["cycles"] < 0
     assert measured.loc[never_ran, "latency_us"].isna().all()
     assert (measured.loc[~never_ran, "latency_us"] > 0).all()
@@ -97,15 +101,30 @@ def test_shard_metadata_and_merge_checks(built, micro_unit):
 
 
 def _models(built, tmp_path):
-    run_train(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
-              tmp_path / "models", {}, seed=0)
+    run_train(
+        built / "space.parquet",
+        built / "compiled.parquet",
+        built / "measured.parquet",
+        tmp_path / "models",
+        {},
+        seed=0,
+    )
     return tmp_path / "models"
 
 
 def _tune(built, tmp_path, strategy, seed, budget=30):
     out = tmp_path / f"{strategy}{seed}.parquet"
-    run_tune(built / "space.parquet", built / "compiled.parquet", built / "measured.parquet",
-             _models(built, tmp_path), out, strategy, seed, budget, {})
+    run_tune(
+        built / "space.parquet",
+        built / "compiled.parquet",
+        built / "measured.parquet",
+        _models(built, tmp_path),
+        out,
+        strategy,
+        seed,
+        budget,
+        {},
+    )
     return out
 
 
@@ -123,8 +142,12 @@ def test_samples_to_best_and_invalid_share():
 
 def test_summary_and_report(built, tmp_path):
     runs = [_tune(built, tmp_path, s, seed) for s in ("random", "ml2tuner") for seed in (0, 1)]
-    run_summary([built / "measured.parquet"], runs, [tmp_path / "models/metrics.parquet"],
-                tmp_path / "summary")
+    run_summary(
+        [built / "measured.parquet"],
+        runs,
+        [tmp_path / "models/metrics.parquet"],
+        tmp_path / "summary",
+    )
     runs_frame = read_table(tmp_path / "summary/runs.parquet")
     assert len(runs_frame) == 4 and set(runs_frame["strategy"]) == {"random", "ml2tuner"}
     spaces = read_table(tmp_path / "summary/spaces.parquet")

@@ -20,13 +20,23 @@ from ml2tuner.workflow.tables import (
     write_table,
 )
 
-COLUMNS = [("config_id", "int64"), ("status", "string"), ("latency_us", "float64"),
-           ("placeholder", "bool")]
+COLUMNS = [
+    ("config_id", "int64"),
+    ("status", "string"),
+    ("latency_us", "float64"),
+    ("placeholder", "bool"),
+]
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"config_id": [0, 1, 2], "status": ["valid", "timeout", "valid"],
-                         "latency_us": [1.5, np.nan, 2.5], "placeholder": [True, False, True]})
+    return pd.DataFrame(
+        {
+            "config_id": [0, 1, 2],
+            "status": ["valid", "timeout", "valid"],
+            "latency_us": [1.5, np.nan, 2.5],
+            "placeholder": [True, False, True],
+        }
+    )
 
 
 def test_types_and_metadata_round_trip(tmp_path, micro_unit):
@@ -36,12 +46,23 @@ def test_types_and_metadata_round_trip(tmp_path, micro_unit):
     write_table(_frame(), path, meta, COLUMNS)
     schema = pq.read_schema(path)
     assert [(f.name, str(f.type)) for f in schema] == [
-        ("config_id", "int64"), ("status", "string"), ("latency_us", "double"),
-        ("placeholder", "bool")]
+        ("config_id", "int64"),
+        ("status", "string"),
+        ("latency_us", "double"),
+        ("placeholder", "bool"),
+    ]
     stored = read_metadata(path)
     assert stored == meta
-    for key in ("ml2tuner_version", "target", "target_params", "layer", "layer_shape",
-                "template", "config_hash", "stage"):
+    for key in (
+        "ml2tuner_version",
+        "target",
+        "target_params",
+        "layer",
+        "layer_shape",
+        "template",
+        "config_hash",
+        "stage",
+    ):
         assert stored[key]
     assert json.loads(stored["target_params"])["name"] == "pynq"
     assert stored["config_hash"] == config_hash(unit.section())

@@ -10,5 +10,11 @@ from ._replay import ReplayMeasurer
 
 MEASURERS: dict[str, type[Measurer]] = {"replay": ReplayMeasurer, "live": LiveMeasurer}
 
-__all__ = ["Measurer", "ReplayMeasurer", "LiveMeasurer", "MEASURERS", "RESULT_COLUMNS",
-           "empty_results"]
+__all__ = [
+    "Measurer",
+    "ReplayMeasurer",
+    "LiveMeasurer",
+    "MEASURERS",
+    "RESULT_COLUMNS",
+    "empty_results",
+]

@@ -14,7 +14,7 @@ __all__ = ["LiveMeasurer"]
 
 
 class LiveMeasurer(Measurer):
-    """Runs :func:`ml2tuner.vta.measure.measure` for every requested configuration.
+    """Runs :func:`ml2tuner.vta.harness.measure` for every requested configuration.
 
     For spaces too large to pre-measure. ``config_id`` is the index in the template's
     enumeration (as in ``space.parquet``). Results are cached: asking twice costs once.
@@ -33,12 +33,17 @@ class LiveMeasurer(Measurer):
         self._cache: dict[int, dict] = {}
 
     def _measure_one(self, config_id: int) -> dict:
-        from ..vta.measure import measure  # numba-compiled simulator: import when first used
+        from ..vta.harness import measure  # numba-compiled simulator: import when first used
 
         result = measure(self.workload, self.target, self.template, self._configs[config_id])
-        return {"config_id": config_id, "status": result.status, "error_no": result.error_no,
-                "error_kind": result.error_kind, "cycles": result.cycles,
-                "latency_us": result.latency_us}
+        return {
+            "config_id": config_id,
+            "status": result.status,
+            "error_no": result.error_no,
+            "error_kind": result.error_kind,
+            "cycles": result.cycles,
+            "latency_us": result.latency_us,
+        }
 
     def _measure(self, config_ids: np.ndarray) -> pd.DataFrame:
         rows = []

@@ -26,18 +26,21 @@ __all__ = ["space_table", "measure_space"]
 
 def _typed(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     """``frame`` with the declared column types, exactly as ``read_table`` would return it."""
-    return pa.Table.from_pandas(frame[[name for name, _ in columns]],
-                                schema=arrow_schema(columns), preserve_index=False).to_pandas()
+    return pa.Table.from_pandas(
+        frame[[name for name, _ in columns]], schema=arrow_schema(columns), preserve_index=False
+    ).to_pandas()
 
 
 def space_table(workload: Conv2D, target: Target, template: str) -> pd.DataFrame:
     """``space.parquet``'s columns: ``config_id``, ``knobs_json``, one column per knob value."""
-    return _typed(space_frame(Unit(target, workload, template)),
-                  space_columns(template, workload, target))
+    return _typed(
+        space_frame(Unit(target, workload, template)), space_columns(template, workload, target)
+    )
 
 
-def measure_space(workload: Conv2D, target: Target,
-                  template: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def measure_space(
+    workload: Conv2D, target: Target, template: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Enumerate, compile and simulate every configuration.
 
     Returns:

@@ -27,15 +27,35 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "FeatureSet", "FEATURE_SETS", "MODEL_FEATURE_SETS", "LAYER_FIELDS", "TARGET_FIELDS",
-    "knob_columns", "layer_features", "target_features", "config_features", "hidden_features",
-    "feature_table", "category_code", "throughput", "normalised_throughput", "is_valid",
+    "FeatureSet",
+    "FEATURE_SETS",
+    "MODEL_FEATURE_SETS",
+    "LAYER_FIELDS",
+    "TARGET_FIELDS",
+    "knob_columns",
+    "layer_features",
+    "target_features",
+    "config_features",
+    "hidden_features",
+    "feature_table",
+    "category_code",
+    "throughput",
+    "normalised_throughput",
+    "is_valid",
 ]
 
 NON_KNOB_COLUMNS = ("config_id", "knobs_json")
 LAYER_FIELDS = ("n", "h", "w", "ic", "oc", "kernel", "pad", "stride")
-TARGET_FIELDS = ("log_batch", "log_block", "log_uop_buff_size", "log_inp_buff_size",
-                 "log_wgt_buff_size", "log_acc_buff_size", "clock_mhz", "axi_bits")
+TARGET_FIELDS = (
+    "log_batch",
+    "log_block",
+    "log_uop_buff_size",
+    "log_inp_buff_size",
+    "log_wgt_buff_size",
+    "log_acc_buff_size",
+    "clock_mhz",
+    "axi_bits",
+)
 # Codes must be exact in float32 (XGBoost's feature type): keep them below 2**24.
 _CODE_MASK = (1 << 24) - 1
 
@@ -130,8 +150,9 @@ def hidden_features(compiled: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def feature_table(space: pd.DataFrame, layer: Any, target: Any,
-                  compiled: pd.DataFrame | None = None) -> pd.DataFrame:
+def feature_table(
+    space: pd.DataFrame, layer: Any, target: Any, compiled: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every feature of every configuration, ordered by ``config_id``.
 
     Args:

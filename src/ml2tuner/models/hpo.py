@@ -26,12 +26,26 @@ from optuna.trial import TrialState
 from .metrics import rmse, spearman
 from .xgb import PAPER_PARAMS, ModelSettings, XGBModel
 
-__all__ = ["SearchSettings", "SearchResult", "search_hyperparameters", "quiet_optuna",
-           "SEARCH_PARAMETERS", "search_history"]
+__all__ = [
+    "SearchSettings",
+    "SearchResult",
+    "search_hyperparameters",
+    "quiet_optuna",
+    "SEARCH_PARAMETERS",
+    "search_history",
+]
 
 # What the search tunes (the names of Optuna's parameters, in the order of the history table).
-SEARCH_PARAMETERS = ("eta", "max_depth", "alpha", "lambda", "subsample", "colsample_bytree",
-                     "min_child_weight", "num_boost_round")
+SEARCH_PARAMETERS = (
+    "eta",
+    "max_depth",
+    "alpha",
+    "lambda",
+    "subsample",
+    "colsample_bytree",
+    "min_child_weight",
+    "num_boost_round",
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +108,9 @@ def _suggest(trial: optuna.Trial) -> tuple[dict[str, Any], int]:
     return params, trial.suggest_int("num_boost_round", 30, 400)
 
 
-def _cv_loss(settings: ModelSettings, x: np.ndarray, y: np.ndarray, folds: list[np.ndarray],
-             seed: int) -> float:
+def _cv_loss(
+    settings: ModelSettings, x: np.ndarray, y: np.ndarray, folds: list[np.ndarray], seed: int
+) -> float:
     """Mean validation loss: log-loss (V), RMSE (regression), 1 − Spearman (rank)."""
     losses = []
     for i, test in enumerate(folds):
@@ -114,9 +129,15 @@ def _cv_loss(settings: ModelSettings, x: np.ndarray, y: np.ndarray, folds: list[
     return float(np.mean(losses))
 
 
-def search_hyperparameters(x: np.ndarray, y: np.ndarray, *, objective: str,
-                           journal_path: str | Path, study_name: str,
-                           settings: SearchSettings = SearchSettings()) -> SearchResult:
+def search_hyperparameters(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    objective: str,
+    journal_path: str | Path,
+    study_name: str,
+    settings: SearchSettings = SearchSettings(),
+) -> SearchResult:
     """Tune one model's XGBoost hyper-parameters by cross-validation.
 
     Args:
@@ -137,19 +158,24 @@ def search_hyperparameters(x: np.ndarray, y: np.ndarray, *, objective: str,
     storage = JournalStorage(JournalFileBackend(str(journal_path)))
     with quiet_optuna():
         study = optuna.create_study(
-            study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=settings.seed))
+            study_name=study_name,
+            storage=storage,
+            direction="minimize",
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=settings.seed),
+        )
         for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             study.tell(stale.number, state=TrialState.FAIL)  # left by an interrupted run
-        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
-                                                         TrialState.WAITING)):
-            study.enqueue_trial({**PAPER_PARAMS, "lambda": 1.0, "min_child_weight": 1.0,
-                                 "num_boost_round": 100})
+        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING)):
+            study.enqueue_trial(
+                {**PAPER_PARAMS, "lambda": 1.0, "min_child_weight": 1.0, "num_boost_round": 100}
+            )
 
         def objective_fn(trial: optuna.Trial) -> float:
             params, rounds = _suggest(trial)
-            model_settings = ModelSettings(objective=objective, params=params,
-                                           num_boost_round=rounds)
+            model_settings = ModelSettings(
+                objective=objective, params=params, num_boost_round=rounds
+            )
             return _cv_loss(model_settings, x, y, folds, settings.seed)
 
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
@@ -160,12 +186,21 @@ def search_hyperparameters(x: np.ndarray, y: np.ndarray, *, objective: str,
     params = {k: v for k, v in best.params.items() if k != "num_boost_round"}
     trials = study.trials_dataframe()
     trials.insert(0, "study", study_name)
-    best_row = pd.DataFrame([{"study": study_name, "objective": objective,
-                              "value": float(best.value), "trial": int(best.number),
-                              "params_json": json.dumps(best.params, sort_keys=True),
-                              **{f"params_{k}": v for k, v in best.params.items()}}])
-    return SearchResult(ModelSettings(objective=objective, params=params,
-                                      num_boost_round=rounds), best_row, trials)
+    best_row = pd.DataFrame(
+        [
+            {
+                "study": study_name,
+                "objective": objective,
+                "value": float(best.value),
+                "trial": int(best.number),
+                "params_json": json.dumps(best.params, sort_keys=True),
+                **{f"params_{k}": v for k, v in best.params.items()},
+            }
+        ]
+    )
+    return SearchResult(
+        ModelSettings(objective=objective, params=params, num_boost_round=rounds), best_row, trials
+    )
 
 
 def search_history(trials: pd.DataFrame, best_params: pd.DataFrame) -> pd.DataFrame:
@@ -180,20 +215,29 @@ def search_history(trials: pd.DataFrame, best_params: pd.DataFrame) -> pd.DataFr
         of :data:`SEARCH_PARAMETERS` (float64, NaN where a trial did not get that far);
         ``best`` marks each study's best trial, ``duration_s`` is wall time.
     """
-    columns = ["model", "study", "trial", "state", "value", "best", "duration_s",
-               *(f"params_{name}" for name in SEARCH_PARAMETERS)]
+    columns = [
+        "model",
+        "study",
+        "trial",
+        "state",
+        "value",
+        "best",
+        "duration_s",
+        *(f"params_{name}" for name in SEARCH_PARAMETERS),
+    ]
     if trials.empty:
         return pd.DataFrame({c: [] for c in columns})
     best = set(zip(best_params["study"], best_params["trial"].astype(int), strict=True))
-    out = pd.DataFrame({
-        "model": trials["model"] if "model" in trials else "",
-        "study": trials["study"],
-        "trial": trials["number"].astype(np.int64),
-        "state": trials["state"].astype(str),
-        "value": trials["value"].astype(float),
-        "duration_s": trials["duration"].dt.total_seconds() if "duration" in trials
-        else np.nan,
-    })
+    out = pd.DataFrame(
+        {
+            "model": trials["model"] if "model" in trials else "",
+            "study": trials["study"],
+            "trial": trials["number"].astype(np.int64),
+            "state": trials["state"].astype(str),
+            "value": trials["value"].astype(float),
+            "duration_s": trials["duration"].dt.total_seconds() if "duration" in trials else np.nan,
+        }
+    )
     out["best"] = [(s, int(t)) in best for s, t in zip(out["study"], out["trial"], strict=True)]
     for name in SEARCH_PARAMETERS:
         column = f"params_{name}"

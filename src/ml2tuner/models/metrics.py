@@ -58,8 +58,9 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def classification_metrics(labels: np.ndarray, prob: np.ndarray,
-                           threshold: float = 0.5) -> dict[str, float]:
+def classification_metrics(
+    labels: np.ndarray, prob: np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
     """Accuracy, precision, recall, ROC-AUC, log-loss and the majority-class baseline."""
     labels = np.asarray(labels, bool)
     prob = np.asarray(prob, float)
@@ -74,6 +75,7 @@ def classification_metrics(labels: np.ndarray, prob: np.ndarray,
         "recall": tp / int(labels.sum()) if labels.any() else float("nan"),
         "roc_auc": roc_auc(labels, prob),
         "log_loss": float(-np.mean(labels * np.log(p) + (~labels) * np.log(1 - p)))
-        if n else float("nan"),
+        if n
+        else float("nan"),
         "majority_accuracy": float(majority),
     }

@@ -21,13 +21,38 @@ from .hpo import SearchSettings, search_hyperparameters
 from .metrics import classification_metrics, rmse, spearman, top_k_recall
 from .xgb import MODEL_ROLES, PAPER_PARAMS, ModelSettings, XGBModel, default_settings
 
-__all__ = ["TrainSettings", "TrainedModels", "train_models", "split_rows", "METRIC_COLUMNS",
-           "TASK_METRICS", "metric_rows"]
+__all__ = [
+    "TrainSettings",
+    "TrainedModels",
+    "train_models",
+    "split_rows",
+    "METRIC_COLUMNS",
+    "TASK_METRICS",
+    "metric_rows",
+]
 
 METRIC_COLUMNS = (
-    "model", "task", "objective", "feature_set", "n_features", "features", "n_train", "n_test",
-    "rmse", "spearman", "top_k", "top_k_recall", "accuracy", "precision", "recall", "roc_auc",
-    "log_loss", "majority_accuracy", "throughput_scale", "params_json", "seed",
+    "model",
+    "task",
+    "objective",
+    "feature_set",
+    "n_features",
+    "features",
+    "n_train",
+    "n_test",
+    "rmse",
+    "spearman",
+    "top_k",
+    "top_k_recall",
+    "accuracy",
+    "precision",
+    "recall",
+    "roc_auc",
+    "log_loss",
+    "majority_accuracy",
+    "throughput_scale",
+    "params_json",
+    "seed",
 )
 # The held-out metrics of each task, in the order of the long table (:func:`metric_rows`).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
@@ -93,9 +118,17 @@ def split_rows(labels: np.ndarray, train_fraction: float, seed: int) -> np.ndarr
     return train
 
 
-def train_models(space: pd.DataFrame, compiled: pd.DataFrame | None, measured: pd.DataFrame,
-                 layer: Any, target: Any, settings: TrainSettings = TrainSettings(), *,
-                 journal_path: str | Path | None = None, study_prefix: str = "") -> TrainedModels:
+def train_models(
+    space: pd.DataFrame,
+    compiled: pd.DataFrame | None,
+    measured: pd.DataFrame,
+    layer: Any,
+    target: Any,
+    settings: TrainSettings = TrainSettings(),
+    *,
+    journal_path: str | Path | None = None,
+    study_prefix: str = "",
+) -> TrainedModels:
     """Train P, then V, then A, and evaluate each on the held-out split.
 
     Args:
@@ -112,8 +145,11 @@ def train_models(space: pd.DataFrame, compiled: pd.DataFrame | None, measured: p
     if settings.search is not None and journal_path is None:
         raise ValueError("a hyper-parameter search needs journal_path")
     table = feature_table(space, layer, target, compiled).merge(
-        measured[["config_id", "status", "latency_us"]], on="config_id", how="inner",
-        validate="one_to_one")
+        measured[["config_id", "status", "latency_us"]],
+        on="config_id",
+        how="inner",
+        validate="one_to_one",
+    )
     valid = is_valid(table)
     train = split_rows(valid, settings.train_fraction, settings.seed)
     thr, scale = normalised_throughput(throughput(table)[train & valid])
@@ -127,29 +163,43 @@ def train_models(space: pd.DataFrame, compiled: pd.DataFrame | None, measured: p
         fit_rows = train if spec.task == "validity" else train & valid
         y = valid.astype(float) if spec.task == "validity" else y_perf
         model_settings = default_settings(role, settings.performance_objective).replace(
-            params=dict(settings.params), num_boost_round=settings.num_boost_round)
+            params=dict(settings.params), num_boost_round=settings.num_boost_round
+        )
         if settings.search is not None:
             result = search_hyperparameters(
-                x[fit_rows], y[fit_rows], objective=model_settings.objective,
-                journal_path=journal_path, study_name=f"{study_prefix}{role}",
-                settings=SearchSettings(settings.search.n_trials, settings.search.n_folds,
-                                        settings.search.seed + i))
+                x[fit_rows],
+                y[fit_rows],
+                objective=model_settings.objective,
+                journal_path=journal_path,
+                study_name=f"{study_prefix}{role}",
+                settings=SearchSettings(
+                    settings.search.n_trials, settings.search.n_folds, settings.search.seed + i
+                ),
+            )
             model_settings = result.settings
             best.append(result.best_params.assign(model=role))
             trials.append(result.trials.assign(model=role))
         model = XGBModel(model_settings, seed=settings.seed + i, feature_names=cols)
         model.fit(x[fit_rows], y[fit_rows])
         models[role] = model
-        rows.append(_evaluate(role, model, model_settings, cols, x, y, train, valid, settings,
-                              scale))
+        rows.append(
+            _evaluate(role, model, model_settings, cols, x, y, train, valid, settings, scale)
+        )
     metrics = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
-    split = pd.DataFrame({"config_id": table["config_id"].to_numpy(np.int64),
-                          "split": np.where(train, "train", "test")})
+    split = pd.DataFrame(
+        {
+            "config_id": table["config_id"].to_numpy(np.int64),
+            "split": np.where(train, "train", "test"),
+        }
+    )
     split["split"] = split["split"].astype("string")
-    return TrainedModels(models, metrics,
-                         pd.concat(best, ignore_index=True) if best else pd.DataFrame(),
-                         pd.concat(trials, ignore_index=True) if trials else pd.DataFrame(),
-                         split)
+    return TrainedModels(
+        models,
+        metrics,
+        pd.concat(best, ignore_index=True) if best else pd.DataFrame(),
+        pd.concat(trials, ignore_index=True) if trials else pd.DataFrame(),
+        split,
+    )
 
 
 def metric_rows(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -160,35 +210,70 @@ def metric_rows(metrics: pd.DataFrame) -> pd.DataFrame:
         features, params_json`` — the ``models/metrics.parquet`` table — with P's and A's
         :data:`TASK_METRICS` ``["performance"]`` and V's ``["validity"]``.
     """
-    keep = ["n_train", "n_test", "objective", "feature_set", "n_features", "features",
-            "params_json"]
-    rows = [{"model": row["model"], "metric": metric, "value": float(row[metric]),
-             **{k: row[k] for k in keep}}
-            for _, row in metrics.iterrows() for metric in TASK_METRICS[row["task"]]]
+    keep = [
+        "n_train",
+        "n_test",
+        "objective",
+        "feature_set",
+        "n_features",
+        "features",
+        "params_json",
+    ]
+    rows = [
+        {
+            "model": row["model"],
+            "metric": metric,
+            "value": float(row[metric]),
+            **{k: row[k] for k in keep},
+        }
+        for _, row in metrics.iterrows()
+        for metric in TASK_METRICS[row["task"]]
+    ]
     return pd.DataFrame(rows, columns=["model", "metric", "value", *keep])
 
 
-def _evaluate(role: str, model: XGBModel, model_settings: ModelSettings, cols: list[str],
-              x: np.ndarray, y: np.ndarray, train: np.ndarray, valid: np.ndarray,
-              settings: TrainSettings, scale: float) -> dict[str, Any]:
+def _evaluate(
+    role: str,
+    model: XGBModel,
+    model_settings: ModelSettings,
+    cols: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    valid: np.ndarray,
+    settings: TrainSettings,
+    scale: float,
+) -> dict[str, Any]:
     spec = MODEL_ROLES[role]
     test = ~train
     row: dict[str, Any] = {c: np.nan for c in METRIC_COLUMNS}
-    row.update(model=role, task=spec.task, objective=model_settings.objective,
-               feature_set=spec.feature_set, n_features=len(cols), features=json.dumps(cols),
-               top_k=settings.top_k, throughput_scale=scale, seed=settings.seed,
-               params_json=json.dumps({**model_settings.params,
-                                       "num_boost_round": model_settings.num_boost_round},
-                                      sort_keys=True))
+    row.update(
+        model=role,
+        task=spec.task,
+        objective=model_settings.objective,
+        feature_set=spec.feature_set,
+        n_features=len(cols),
+        features=json.dumps(cols),
+        top_k=settings.top_k,
+        throughput_scale=scale,
+        seed=settings.seed,
+        params_json=json.dumps(
+            {**model_settings.params, "num_boost_round": model_settings.num_boost_round},
+            sort_keys=True,
+        ),
+    )
     if spec.task == "validity":
         row.update(n_train=int(train.sum()), n_test=int(test.sum()))
         row.update(classification_metrics(valid[test], model.predict(x[test])))
         return row
     rows = test & valid
     pred = model.predict(x[rows])
-    row.update(n_train=int((train & valid).sum()), n_test=int(rows.sum()),
-               spearman=spearman(y[rows], pred),
-               top_k_recall=top_k_recall(y[rows], pred, settings.top_k))
+    row.update(
+        n_train=int((train & valid).sum()),
+        n_test=int(rows.sum()),
+        spearman=spearman(y[rows], pred),
+        top_k_recall=top_k_recall(y[rows], pred, settings.top_k),
+    )
     if model_settings.objective == "reg:squarederror":
         row["rmse"] = rmse(y[rows], pred)
     return row

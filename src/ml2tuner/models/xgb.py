@@ -19,13 +19,27 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-__all__ = ["CostModel", "XGBModel", "ModelSettings", "PAPER_PARAMS", "OBJECTIVES",
-           "MODEL_ROLES", "ModelRole", "default_settings"]
+__all__ = [
+    "CostModel",
+    "XGBModel",
+    "ModelSettings",
+    "PAPER_PARAMS",
+    "OBJECTIVES",
+    "MODEL_ROLES",
+    "ModelRole",
+    "default_settings",
+]
 
 # ML²Tuner's NEST-C prototype: lr 0.1, depth 6, alpha 0.01, subsample 0.79, colsample 0.9.
-PAPER_PARAMS: Mapping[str, Any] = MappingProxyType({
-    "eta": 0.1, "max_depth": 6, "alpha": 0.01, "subsample": 0.79, "colsample_bytree": 0.9,
-})
+PAPER_PARAMS: Mapping[str, Any] = MappingProxyType(
+    {
+        "eta": 0.1,
+        "max_depth": 6,
+        "alpha": 0.01,
+        "subsample": 0.79,
+        "colsample_bytree": 0.9,
+    }
+)
 OBJECTIVES = ("rank:pairwise", "reg:squarederror", "binary:logistic")
 _RESERVED = frozenset({"objective", "seed", "nthread"})
 
@@ -108,8 +122,9 @@ class XGBModel(CostModel):
         feature_names: column names of ``x`` (recorded in the saved model).
     """
 
-    def __init__(self, settings: ModelSettings, *, seed: int = 0,
-                 feature_names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, settings: ModelSettings, *, seed: int = 0, feature_names: Sequence[str] | None = None
+    ) -> None:
         self.settings = settings
         self.seed = int(seed)
         self.feature_names = list(feature_names) if feature_names is not None else None
@@ -120,15 +135,24 @@ class XGBModel(CostModel):
         return self.booster is not None
 
     def booster_params(self) -> dict[str, Any]:
-        return {**self.settings.params, "objective": self.settings.objective,
-                "seed": self.seed % (2**31), "nthread": self.settings.nthread,
-                "verbosity": 0}
+        return {
+            **self.settings.params,
+            "objective": self.settings.objective,
+            "seed": self.seed % (2**31),
+            "nthread": self.settings.nthread,
+            "verbosity": 0,
+        }
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
-        dtrain = xgb.DMatrix(np.asarray(x, np.float32), label=np.asarray(y, np.float64),
-                             feature_names=self.feature_names, nthread=self.settings.nthread)
-        self.booster = xgb.train(self.booster_params(), dtrain,
-                                 num_boost_round=self.settings.num_boost_round)
+        dtrain = xgb.DMatrix(
+            np.asarray(x, np.float32),
+            label=np.asarray(y, np.float64),
+            feature_names=self.feature_names,
+            nthread=self.settings.nthread,
+        )
+        self.booster = xgb.train(
+            self.booster_params(), dtrain, num_boost_round=self.settings.num_boost_round
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.booster is None:
@@ -142,11 +166,19 @@ class XGBModel(CostModel):
         """Write the booster as XGBoost JSON, settings and features as attributes."""
         if self.booster is None:
             raise RuntimeError("save before fit")
-        self.booster.set_attr(ml2tuner_settings=json.dumps({
-            "objective": self.settings.objective, "params": dict(self.settings.params),
-            "num_boost_round": self.settings.num_boost_round, "nthread": self.settings.nthread,
-            "seed": self.seed}, sort_keys=True),
-            ml2tuner_features=json.dumps(self.feature_names))
+        self.booster.set_attr(
+            ml2tuner_settings=json.dumps(
+                {
+                    "objective": self.settings.objective,
+                    "params": dict(self.settings.params),
+                    "num_boost_round": self.settings.num_boost_round,
+                    "nthread": self.settings.nthread,
+                    "seed": self.seed,
+                },
+                sort_keys=True,
+            ),
+            ml2tuner_features=json.dumps(self.feature_names),
+        )
         self.booster.save_model(str(path))
 
     @classmethod
@@ -155,7 +187,10 @@ class XGBModel(CostModel):
         booster.load_model(str(path))
         meta = json.loads(booster.attr("ml2tuner_settings") or "{}")
         seed = meta.pop("seed", 0)
-        model = cls(ModelSettings(**meta) if meta else ModelSettings(), seed=seed,
-                    feature_names=json.loads(booster.attr("ml2tuner_features") or "null"))
+        model = cls(
+            ModelSettings(**meta) if meta else ModelSettings(),
+            seed=seed,
+            feature_names=json.loads(booster.attr("ml2tuner_features") or "null"),
+        )
         model.booster = booster
         return model

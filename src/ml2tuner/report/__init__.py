@@ -22,6 +22,17 @@ from .metrics import (
     spread,
 )
 
-__all__ = ["BEST_TOLERANCE", "REFERENCE_STRATEGY", "Spread", "censored", "invalid_share",
-           "samples_to_best", "samples_to_match", "spread", "PAPER_CLAIMS", "ClaimResult",
-           "claims_paragraph", "unit_claims"]
+__all__ = [
+    "BEST_TOLERANCE",
+    "REFERENCE_STRATEGY",
+    "Spread",
+    "censored",
+    "invalid_share",
+    "samples_to_best",
+    "samples_to_match",
+    "spread",
+    "PAPER_CLAIMS",
+    "ClaimResult",
+    "claims_paragraph",
+    "unit_claims",
+]

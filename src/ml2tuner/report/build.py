@@ -50,8 +50,9 @@ def _unit_of(unit_dir: Path) -> UnitKey:
     return UnitKey(meta["target"], meta["layer"], meta["template"])
 
 
-def build_figures(tables: Mapping[str, pd.DataFrame], unit_dirs: Sequence[str | Path],
-                  out_dir: str | Path) -> list[tuple[str, str]]:
+def build_figures(
+    tables: Mapping[str, pd.DataFrame], unit_dirs: Sequence[str | Path], out_dir: str | Path
+) -> list[tuple[str, str]]:
     """Draw every figure into ``out_dir`` as ``<stem>.png`` and ``<stem>.svg``.
 
     Args:
@@ -72,21 +73,32 @@ def build_figures(tables: Mapping[str, pd.DataFrame], unit_dirs: Sequence[str | 
         written.append((title, f"{stem}.png"))
         logger.info("figure %s.png/.svg: %s", stem, title)
 
-    emit("best_latency", FIGURES["best_latency"],
-         fig.plot_convergence(convergence_panels(tables["curves"], spaces)))
-    emit("invalid_share", FIGURES["invalid_share"],
-         fig.plot_invalid_share(invalid_panels(runs, spaces)))
+    emit(
+        "best_latency",
+        FIGURES["best_latency"],
+        fig.plot_convergence(convergence_panels(tables["curves"], spaces)),
+    )
+    emit(
+        "invalid_share",
+        FIGURES["invalid_share"],
+        fig.plot_invalid_share(invalid_panels(runs, spaces)),
+    )
     emit("samples", FIGURES["samples"], fig.plot_samples(*samples_panels(runs, spaces)))
     rocs = {}
     for unit, unit_dir in units.items():
-        mine = models[(models["target"] == unit.target) & (models["layer"] == unit.layer)
-                      & (models["template"] == unit.template)]
+        mine = models[
+            (models["target"] == unit.target)
+            & (models["layer"] == unit.layer)
+            & (models["template"] == unit.template)
+        ]
         rocs[unit] = validity_roc(unit_dir, model_value(mine, "V", "roc_auc"))
     emit("models", FIGURES["models"], fig.plot_models(model_quality(models, spaces, rocs)))
     measured = {}
     for unit, unit_dir in units.items():
-        measured[unit] = read_table(unit_dir / "measured.parquet",
-                                    columns=["config_id", "status", "error_kind", "latency_us"])
+        measured[unit] = read_table(
+            unit_dir / "measured.parquet",
+            columns=["config_id", "status", "error_kind", "latency_us"],
+        )
         vmap = validity_map(read_table(unit_dir / "space.parquet"), measured[unit], unit)
         emit(validity_name(unit), f"Validity map of {unit.label}", fig.plot_validity_map(vmap))
     emit("status", FIGURES["status"], fig.plot_status_breakdown(status_breakdown(measured)))

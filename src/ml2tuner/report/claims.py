@@ -26,8 +26,16 @@ import pandas as pd
 
 from .metrics import REFERENCE_STRATEGY
 
-__all__ = ["Claim", "PAPER_CLAIMS", "TUNER", "VERDICTS", "ClaimResult", "judge",
-           "unit_claims", "claims_paragraph"]
+__all__ = [
+    "Claim",
+    "PAPER_CLAIMS",
+    "TUNER",
+    "VERDICTS",
+    "ClaimResult",
+    "judge",
+    "unit_claims",
+    "claims_paragraph",
+]
 
 TUNER = "ml2tuner"
 VERDICTS = ("supported", "partly supported", "not supported", "not testable")
@@ -59,14 +67,27 @@ class Claim:
 
 
 PAPER_CLAIMS: dict[str, Claim] = {
-    "samples": Claim("samples", "ML²Tuner reaches the TVM-like approach's performance with "
-                     "12.3 % of its samples", 0.123,
-                     "ml2tuner's median samples to match autotvm's final best / autotvm's",
-                     lower_is_better=True),
-    "invalid": Claim("invalid", "ML²Tuner makes 60.8 % fewer invalid profiling attempts", 0.608,
-                     "1 − ml2tuner's median invalid share / autotvm's", lower_is_better=False),
-    "rmse": Claim("rmse", "RMSE(A) is 91.6 % of RMSE(P)", 0.916,
-                  "RMSE(A) / RMSE(P) on held-out valid configurations", lower_is_better=True),
+    "samples": Claim(
+        "samples",
+        "ML²Tuner reaches the TVM-like approach's performance with 12.3 % of its samples",
+        0.123,
+        "ml2tuner's median samples to match autotvm's final best / autotvm's",
+        lower_is_better=True,
+    ),
+    "invalid": Claim(
+        "invalid",
+        "ML²Tuner makes 60.8 % fewer invalid profiling attempts",
+        0.608,
+        "1 − ml2tuner's median invalid share / autotvm's",
+        lower_is_better=False,
+    ),
+    "rmse": Claim(
+        "rmse",
+        "RMSE(A) is 91.6 % of RMSE(P)",
+        0.916,
+        "RMSE(A) / RMSE(P) on held-out valid configurations",
+        lower_is_better=True,
+    ),
 }
 
 
@@ -91,9 +112,12 @@ def judge(claim: Claim, value: float, untestable_reason: str = "") -> ClaimResul
         return ClaimResult(claim, value, "supported", "")
     if effect >= NEGLIGIBLE_FRACTION * paper_effect:
         return ClaimResult(claim, value, "partly supported", "")
-    return ClaimResult(claim, value, "not supported",
-                       "no improvement" if effect <= 0 else "an improvement below a tenth of "
-                       "the paper's")
+    return ClaimResult(
+        claim,
+        value,
+        "not supported",
+        "no improvement" if effect <= 0 else "an improvement below a tenth of the paper's",
+    )
 
 
 def _strategy_reason(strategies: pd.DataFrame, names: tuple[str, ...]) -> str:
@@ -106,8 +130,9 @@ def _strategy_reason(strategies: pd.DataFrame, names: tuple[str, ...]) -> str:
     return ""
 
 
-def unit_claims(strategies: pd.DataFrame, model_values: Mapping[str, float],
-                models_placeholder: bool) -> list[ClaimResult]:
+def unit_claims(
+    strategies: pd.DataFrame, model_values: Mapping[str, float], models_placeholder: bool
+) -> list[ClaimResult]:
     """The three claims on one unit.
 
     Args:
@@ -118,19 +143,19 @@ def unit_claims(strategies: pd.DataFrame, model_values: Mapping[str, float],
     reason = _strategy_reason(strategies, (TUNER, REFERENCE_STRATEGY))
     row = strategies.set_index("strategy").loc[TUNER] if not reason else None
     samples = float(row["samples_vs_reference"]) if row is not None else float("nan")
-    invalid = (1.0 - float(row["invalid_vs_reference"]) if row is not None
-               else float("nan"))
+    invalid = 1.0 - float(row["invalid_vs_reference"]) if row is not None else float("nan")
     rmse_p, rmse_a = model_values.get("rmse_P", math.nan), model_values.get("rmse_A", math.nan)
     model_reason = ""
     if models_placeholder:
         model_reason = "the models are placeholders, not trained"
     elif math.isnan(rmse_p) or math.isnan(rmse_a):
-        model_reason = ("no RMSE was reported: P and A were not trained with a regression "
-                        "objective")
+        model_reason = "no RMSE was reported: P and A were not trained with a regression objective"
     rmse_ratio = rmse_a / rmse_p if not model_reason and rmse_p > 0 else float("nan")
-    return [judge(PAPER_CLAIMS["samples"], samples, reason),
-            judge(PAPER_CLAIMS["invalid"], invalid, reason),
-            judge(PAPER_CLAIMS["rmse"], rmse_ratio, model_reason)]
+    return [
+        judge(PAPER_CLAIMS["samples"], samples, reason),
+        judge(PAPER_CLAIMS["invalid"], invalid, reason),
+        judge(PAPER_CLAIMS["rmse"], rmse_ratio, model_reason),
+    ]
 
 
 def _percent(value: float) -> str:
@@ -153,8 +178,10 @@ def _value_phrase(result: ClaimResult) -> str:
 
 _LEAD = {
     "supported": "This run supports the claim that {quote}",
-    "partly supported": ("This run supports the claim that {quote} only in part, with between a "
-                         "tenth and a half of the paper's effect,"),
+    "partly supported": (
+        "This run supports the claim that {quote} only in part, with between a "
+        "tenth and a half of the paper's effect,"
+    ),
     "not supported": "This run does not support the claim that {quote}",
     "not testable": "The claim that {quote} cannot be tested here",
 }
@@ -178,17 +205,24 @@ def claims_paragraph(per_unit: Mapping[str, list[ClaimResult]]) -> str:
         return "No unit was reported, so no claim could be checked."
     sentences = []
     for name, claim in PAPER_CLAIMS.items():
-        results = {unit: next(r for r in rs if r.claim.name == name)
-                   for unit, rs in per_unit.items()}
+        results = {
+            unit: next(r for r in rs if r.claim.name == name) for unit, rs in per_unit.items()
+        }
         verdicts = sorted({r.verdict for r in results.values()}, key=VERDICTS.index)
         if verdicts == ["not testable"]:
             reasons = sorted({r.reason for r in results.values()})
-            sentences.append(f"{_LEAD['not testable'].format(quote=claim.quote)}: "
-                             f"{'; '.join(reasons)}.")
+            sentences.append(
+                f"{_LEAD['not testable'].format(quote=claim.quote)}: {'; '.join(reasons)}."
+            )
             continue
-        details = _join([f"{_value_phrase(r)} on {unit}" if r.verdict != "not testable"
-                         else f"{unit} is not testable ({r.reason})"
-                         for unit, r in results.items()])
+        details = _join(
+            [
+                f"{_value_phrase(r)} on {unit}"
+                if r.verdict != "not testable"
+                else f"{unit} is not testable ({r.reason})"
+                for unit, r in results.items()
+            ]
+        )
         if len(verdicts) == 1:
             lead = _LEAD[verdicts[0]].format(quote=claim.quote)
             sentences.append(f"{lead}{_scope(len(results))}: {details}.")

@@ -23,10 +23,10 @@ def _cell(value) -> str:
 
 def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of ``frame`` (no index)."""
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
-             "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |"
-              for row in frame.itertuples(index=False)]
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 
@@ -54,8 +54,11 @@ def _spread(row: pd.Series, prefix: str, kind: str, budget: int) -> str:
 
 
 def _unit_rows(frame: pd.DataFrame, unit: UnitKey) -> pd.DataFrame:
-    return frame[(frame["target"] == unit.target) & (frame["layer"] == unit.layer)
-                 & (frame["template"] == unit.template)]
+    return frame[
+        (frame["target"] == unit.target)
+        & (frame["layer"] == unit.layer)
+        & (frame["template"] == unit.template)
+    ]
 
 
 def _vs_reference(value: float, strategy: str, kind: str) -> str:
@@ -73,18 +76,22 @@ def strategy_markdown(strategies: pd.DataFrame, budget: int) -> str:
     rows = []
     for _, r in strategies.iterrows():
         name = f"{r['strategy']} (placeholder)" if r["placeholder_strategy"] else r["strategy"]
-        rows.append({
-            "strategy": name,
-            "final best latency (µs)": _spread(r, "final_best_latency_us", "latency", budget),
-            "samples to ≤ 1 % of optimum": _spread(r, "samples_to_best", "count", budget),
-            "reached ≤ 1 %": f"{round(r['reached_share'] * r['n_seeds'])}/{r['n_seeds']}",
-            "samples to match autotvm": _spread(r, "samples_to_match", "count", budget),
-            "samples, share of autotvm's": _vs_reference(r["samples_vs_reference"],
-                                                         r["strategy"], "samples"),
-            "invalid share": _spread(r, "invalid_share", "percent", budget),
-            "invalid attempts vs autotvm": _vs_reference(r["invalid_vs_reference"],
-                                                         r["strategy"], "invalid"),
-        })
+        rows.append(
+            {
+                "strategy": name,
+                "final best latency (µs)": _spread(r, "final_best_latency_us", "latency", budget),
+                "samples to ≤ 1 % of optimum": _spread(r, "samples_to_best", "count", budget),
+                "reached ≤ 1 %": f"{round(r['reached_share'] * r['n_seeds'])}/{r['n_seeds']}",
+                "samples to match autotvm": _spread(r, "samples_to_match", "count", budget),
+                "samples, share of autotvm's": _vs_reference(
+                    r["samples_vs_reference"], r["strategy"], "samples"
+                ),
+                "invalid share": _spread(r, "invalid_share", "percent", budget),
+                "invalid attempts vs autotvm": _vs_reference(
+                    r["invalid_vs_reference"], r["strategy"], "invalid"
+                ),
+            }
+        )
     paper = {key: "–" for key in rows[0]} if rows else {}
     if paper:
         paper["strategy"] = "**paper: ML²Tuner vs TVM-like**"
@@ -99,13 +106,24 @@ def models_markdown(models: pd.DataFrame) -> str:
     p, a = model_value(models, "P", "rmse"), model_value(models, "A", "rmse")
     ratio = a / p if p > 0 and not math.isnan(a) else float("nan")
     placeholder = bool(models["placeholder"].any()) if len(models) else True
-    rows = [{"models (held-out)": "this run (placeholder)" if placeholder else "this run",
-             "RMSE(P)": _number(p, "value", 0), "RMSE(A)": _number(a, "value", 0),
-             "RMSE(A) / RMSE(P)": _number(ratio, "percent", 0),
-             "V accuracy": _number(model_value(models, "V", "accuracy"), "value", 0),
-             "V ROC-AUC": _number(model_value(models, "V", "roc_auc"), "value", 0)},
-            {"models (held-out)": "**paper**", "RMSE(P)": "–", "RMSE(A)": "–",
-             "RMSE(A) / RMSE(P)": "91.6 %", "V accuracy": "–", "V ROC-AUC": "–"}]
+    rows = [
+        {
+            "models (held-out)": "this run (placeholder)" if placeholder else "this run",
+            "RMSE(P)": _number(p, "value", 0),
+            "RMSE(A)": _number(a, "value", 0),
+            "RMSE(A) / RMSE(P)": _number(ratio, "percent", 0),
+            "V accuracy": _number(model_value(models, "V", "accuracy"), "value", 0),
+            "V ROC-AUC": _number(model_value(models, "V", "roc_auc"), "value", 0),
+        },
+        {
+            "models (held-out)": "**paper**",
+            "RMSE(P)": "–",
+            "RMSE(A)": "–",
+            "RMSE(A) / RMSE(P)": "91.6 %",
+            "V accuracy": "–",
+            "V ROC-AUC": "–",
+        },
+    ]
     return markdown_table(pd.DataFrame(rows))
 
 
@@ -114,9 +132,11 @@ def claim_results(claims: pd.DataFrame) -> dict[UnitKey, list[ClaimResult]]:
     out: dict[UnitKey, list[ClaimResult]] = {}
     for row in claims.itertuples(index=False):
         unit = UnitKey(row.target, row.layer, row.template)
-        out.setdefault(unit, []).append(ClaimResult(PAPER_CLAIMS[row.claim],
-                                                    float(row.reproduced_value), row.verdict,
-                                                    row.reason))
+        out.setdefault(unit, []).append(
+            ClaimResult(
+                PAPER_CLAIMS[row.claim], float(row.reproduced_value), row.verdict, row.reason
+            )
+        )
     return out
 
 
@@ -135,18 +155,29 @@ def _verdict_cell(result: ClaimResult) -> str:
 
 def _space_line(space: pd.Series) -> str:
     n = int(space["n_configs"])
-    parts = [f"{int(space[f'n_{s}']):,} {s.replace('_', ' ')} ({100 * space[f'n_{s}'] / n:.1f} %)"
-             for s in ("valid", "compile_error", "runtime_error", "wrong_answer", "timeout")
-             if space[f"n_{s}"] > 0]
-    optimum = (f"true optimum {space['optimum_latency_us']:.4g} µs (config_id "
-               f"{int(space['optimum_config_id'])})" if space["optimum_config_id"] >= 0
-               else "no valid configuration")
+    parts = [
+        f"{int(space[f'n_{s}']):,} {s.replace('_', ' ')} ({100 * space[f'n_{s}'] / n:.1f} %)"
+        for s in ("valid", "compile_error", "runtime_error", "wrong_answer", "timeout")
+        if space[f"n_{s}"] > 0
+    ]
+    optimum = (
+        f"true optimum {space['optimum_latency_us']:.4g} µs (config_id "
+        f"{int(space['optimum_config_id'])})"
+        if space["optimum_config_id"] >= 0
+        else "no valid configuration"
+    )
     return f"Space: {n:,} configurations: {', '.join(parts)}; {optimum}."
 
 
-def render_summary(spaces: pd.DataFrame, strategies: pd.DataFrame, models: pd.DataFrame,
-                   claims: pd.DataFrame, runs: pd.DataFrame, banners: Sequence[str],
-                   figures: Sequence[tuple[str, str]]) -> str:
+def render_summary(
+    spaces: pd.DataFrame,
+    strategies: pd.DataFrame,
+    models: pd.DataFrame,
+    claims: pd.DataFrame,
+    runs: pd.DataFrame,
+    banners: Sequence[str],
+    figures: Sequence[tuple[str, str]],
+) -> str:
     """The Markdown summary of a run.
 
     Args:
@@ -160,28 +191,46 @@ def render_summary(spaces: pd.DataFrame, strategies: pd.DataFrame, models: pd.Da
     parts = ["# ml2tuner results", ""]
     for banner in banners:
         parts += [banner, ""]
-    parts += [f"{len(units)} unit{'s' if len(units) != 1 else ''} (target × layer × template), "
-              f"{runs['strategy'].nunique()} strategies, "
-              f"{int(n_seeds.max()) if len(n_seeds) else 0} seeds each, "
-              f"budget {int(runs['n_trials'].max()) if len(runs) else 0} measurements per run. "
-              "Cells: median [inter-quartile range] over seeds; definitions in "
-              "[docs/report.md](../../docs/report.md).", "",
-              "## The paper's claims", ""]
-    overview = [{"claim (paper)": claim.quote,
-                 **{u.label: _verdict_cell(next(r for r in per_unit.get(u, [])
-                                                if r.claim.name == name))
-                    for u in units if u in per_unit}}
-                for name, claim in PAPER_CLAIMS.items()]
+    parts += [
+        f"{len(units)} unit{'s' if len(units) != 1 else ''} (target × layer × template), "
+        f"{runs['strategy'].nunique()} strategies, "
+        f"{int(n_seeds.max()) if len(n_seeds) else 0} seeds each, "
+        f"budget {int(runs['n_trials'].max()) if len(runs) else 0} measurements per run. "
+        "Cells: median [inter-quartile range] over seeds; definitions in "
+        "[docs/report.md](../../docs/report.md).",
+        "",
+        "## The paper's claims",
+        "",
+    ]
+    overview = [
+        {
+            "claim (paper)": claim.quote,
+            **{
+                u.label: _verdict_cell(next(r for r in per_unit.get(u, []) if r.claim.name == name))
+                for u in units
+                if u in per_unit
+            },
+        }
+        for name, claim in PAPER_CLAIMS.items()
+    ]
     if per_unit:
         parts += [markdown_table(pd.DataFrame(overview)), ""]
-    parts += [claims_paragraph({f"{u.layer} ({u.target}, {u.template})": per_unit[u]
-                                for u in units if u in per_unit}), ""]
+    parts += [
+        claims_paragraph(
+            {f"{u.layer} ({u.target}, {u.template})": per_unit[u] for u in units if u in per_unit}
+        ),
+        "",
+    ]
     for unit in units:
         space = _unit_rows(spaces, unit).iloc[0]
         mine = _unit_rows(runs, unit)
         budget = int(mine["n_trials"].max()) if len(mine) else 0
-        parts += [f"## {unit.layer} on {unit.target}, template {unit.template}", "",
-                  _space_line(space), ""]
+        parts += [
+            f"## {unit.layer} on {unit.target}, template {unit.template}",
+            "",
+            _space_line(space),
+            "",
+        ]
         unit_strategies = _unit_rows(strategies, unit)
         if len(unit_strategies):
             parts += [strategy_markdown(unit_strategies, budget), ""]

@@ -23,10 +23,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["BEST_TOLERANCE", "REFERENCE_STRATEGY", "Spread", "samples_to_best",
-           "samples_to_match", "invalid_share", "censored", "quantile", "spread",
-           "run_metrics", "match_references", "match_samples", "strategy_table",
-           "curve_table"]
+__all__ = [
+    "BEST_TOLERANCE",
+    "REFERENCE_STRATEGY",
+    "Spread",
+    "samples_to_best",
+    "samples_to_match",
+    "invalid_share",
+    "censored",
+    "quantile",
+    "spread",
+    "run_metrics",
+    "match_references",
+    "match_samples",
+    "strategy_table",
+    "curve_table",
+]
 
 BEST_TOLERANCE = 0.01  # "within 1 % of the space's true optimum"
 REFERENCE_STRATEGY = "autotvm"  # the paper's "TVM-like approach"
@@ -47,8 +59,9 @@ class Spread:
         return self.n > 0 and not math.isnan(self.median)
 
 
-def samples_to_best(best_latency_us: np.ndarray, optimum_us: float,
-                    tolerance: float = BEST_TOLERANCE) -> int:
+def samples_to_best(
+    best_latency_us: np.ndarray, optimum_us: float, tolerance: float = BEST_TOLERANCE
+) -> int:
     """Measurements until the running best is within ``tolerance`` of ``optimum_us``; -1 never.
 
     Args:
@@ -129,7 +142,8 @@ def run_metrics(trials: pd.DataFrame, optimum_us: float, reference_us: float) ->
         "placeholder_strategy": bool(placeholder.any()) if placeholder is not None else False,
         "n_trials": len(trials),
         "optimum_latency_us": optimum_us,
-        "final_best_latency_us": float(np.nanmin(best)) if np.isfinite(best).any()
+        "final_best_latency_us": float(np.nanmin(best))
+        if np.isfinite(best).any()
         else float("nan"),
         "samples_to_best": samples_to_best(best, optimum_us),
         "n_invalid": int((trials["status"] != "valid").sum()),
@@ -139,8 +153,9 @@ def run_metrics(trials: pd.DataFrame, optimum_us: float, reference_us: float) ->
     }
 
 
-def match_references(final_best: pd.DataFrame,
-                     reference: str = REFERENCE_STRATEGY) -> dict[tuple, float]:
+def match_references(
+    final_best: pd.DataFrame, reference: str = REFERENCE_STRATEGY
+) -> dict[tuple, float]:
     """The latency each run must match: ``reference``'s final best of the same unit and seed.
 
     Args:
@@ -192,18 +207,21 @@ def strategy_table(runs: pd.DataFrame, reference: str = REFERENCE_STRATEGY) -> p
     rows = []
     for key, group in runs.groupby(UNIT_KEYS + ["strategy"], sort=False):
         has_ref = group["match_reference_latency_us"].notna()
-        rows.append({
-            **dict(zip(UNIT_KEYS + ["strategy"], key, strict=True)),
-            "placeholder_strategy": bool(group["placeholder_strategy"].any()),
-            "n_seeds": len(group),
-            "reached_share": float((group["samples_to_best"] > 0).mean()),
-            **_spread_columns("samples_to_best", censored(group["samples_to_best"])),
-            **_spread_columns("invalid_share", group["invalid_share"]),
-            **_spread_columns("final_best_latency_us", group["final_best_latency_us"]),
-            "match_reached_share": float((group["samples_to_match"] > 0)[has_ref].mean())
-            if has_ref.any() else np.nan,
-            **_spread_columns("samples_to_match", match_samples(group)),
-        })
+        rows.append(
+            {
+                **dict(zip(UNIT_KEYS + ["strategy"], key, strict=True)),
+                "placeholder_strategy": bool(group["placeholder_strategy"].any()),
+                "n_seeds": len(group),
+                "reached_share": float((group["samples_to_best"] > 0).mean()),
+                **_spread_columns("samples_to_best", censored(group["samples_to_best"])),
+                **_spread_columns("invalid_share", group["invalid_share"]),
+                **_spread_columns("final_best_latency_us", group["final_best_latency_us"]),
+                "match_reached_share": float((group["samples_to_match"] > 0)[has_ref].mean())
+                if has_ref.any()
+                else np.nan,
+                **_spread_columns("samples_to_match", match_samples(group)),
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return table.assign(samples_vs_reference=[], invalid_vs_reference=[])
@@ -211,12 +229,12 @@ def strategy_table(runs: pd.DataFrame, reference: str = REFERENCE_STRATEGY) -> p
     keys = list(zip(*(table[k] for k in UNIT_KEYS), strict=True))
     ref_samples = [ref["samples_to_match_median"].get(k, np.nan) for k in keys]
     ref_invalid = [ref["invalid_share_median"].get(k, np.nan) for k in keys]
-    table["samples_vs_reference"] = [_ratio(a, b) for a, b in
-                                     zip(table["samples_to_match_median"], ref_samples,
-                                         strict=True)]
-    table["invalid_vs_reference"] = [_ratio(a, b) for a, b in
-                                     zip(table["invalid_share_median"], ref_invalid,
-                                         strict=True)]
+    table["samples_vs_reference"] = [
+        _ratio(a, b) for a, b in zip(table["samples_to_match_median"], ref_samples, strict=True)
+    ]
+    table["invalid_vs_reference"] = [
+        _ratio(a, b) for a, b in zip(table["invalid_share_median"], ref_invalid, strict=True)
+    ]
     return table
 
 
@@ -238,5 +256,13 @@ def curve_table(best_latency_us: Sequence[np.ndarray]) -> pd.DataFrame:
         qs = [quantile(at, q) for q in (0.5, 0.25, 0.75)]
         qs = [q if np.isfinite(q) else np.nan for q in qs]
         rows.append((i + 1, len(at), *qs))
-    return pd.DataFrame(rows, columns=["n_measurements", "n_seeds", "best_latency_us_median",
-                                       "best_latency_us_q25", "best_latency_us_q75"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "n_measurements",
+            "n_seeds",
+            "best_latency_us_median",
+            "best_latency_us_q25",
+            "best_latency_us_q75",
+        ],
+    )

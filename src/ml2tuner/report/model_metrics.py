@@ -26,15 +26,30 @@ import pandas as pd
 
 from ..workflow.tables import read_metadata, read_table
 
-__all__ = ["LONG_METRIC_COLUMNS", "RocCurve", "long_model_metrics", "model_value",
-           "roc_curve", "validity_roc"]
+__all__ = [
+    "LONG_METRIC_COLUMNS",
+    "RocCurve",
+    "long_model_metrics",
+    "model_value",
+    "roc_curve",
+    "validity_roc",
+]
 
 logger = logging.getLogger(__name__)
 
 LONG_METRIC_COLUMNS = ["model", "metric", "value", "n_train", "n_test", "placeholder"]
 # Columns of the wide form that are metrics (everything else describes the model).
-_WIDE_METRICS = ("rmse", "spearman", "top_k_recall", "accuracy", "precision", "recall",
-                 "roc_auc", "log_loss", "majority_accuracy")
+_WIDE_METRICS = (
+    "rmse",
+    "spearman",
+    "top_k_recall",
+    "accuracy",
+    "precision",
+    "recall",
+    "roc_auc",
+    "log_loss",
+    "majority_accuracy",
+)
 _ALWAYS = {"P": ("rmse",), "A": ("rmse",), "V": ("accuracy", "roc_auc")}
 AUC_TOLERANCE = 1e-6
 
@@ -58,9 +73,16 @@ def long_model_metrics(metrics: pd.DataFrame, placeholder: bool = False) -> pd.D
                 value = float(row.get(metric, np.nan))
                 if math.isnan(value) and metric not in _ALWAYS.get(str(row["model"]), ()):
                     continue
-                rows.append({"model": str(row["model"]), "metric": metric, "value": value,
-                             "n_train": row.get("n_train", -1), "n_test": row.get("n_test", -1),
-                             "placeholder": bool(row.get("placeholder", placeholder))})
+                rows.append(
+                    {
+                        "model": str(row["model"]),
+                        "metric": metric,
+                        "value": value,
+                        "n_train": row.get("n_train", -1),
+                        "n_test": row.get("n_test", -1),
+                        "placeholder": bool(row.get("placeholder", placeholder)),
+                    }
+                )
         out = pd.DataFrame(rows, columns=LONG_METRIC_COLUMNS)
     for name in ("n_train", "n_test"):
         out[name] = pd.to_numeric(out[name], errors="coerce").fillna(-1).astype("int64")
@@ -115,10 +137,10 @@ def _test_mask(unit_dir: Path, table: pd.DataFrame, valid: np.ndarray) -> tuple[
     split_path = unit_dir / "models" / "split.parquet"
     if split_path.exists():
         split = read_table(split_path).set_index("config_id")["split"]
-        return (split.reindex(table["config_id"]).astype(str) == "test").to_numpy(), \
-            "split.parquet"
-    section = json.loads(read_metadata(unit_dir / "models" / "metrics.parquet")
-                         .get("config_section", "{}"))
+        return (split.reindex(table["config_id"]).astype(str) == "test").to_numpy(), "split.parquet"
+    section = json.loads(
+        read_metadata(unit_dir / "models" / "metrics.parquet").get("config_section", "{}")
+    )
     model = section.get("model", {})
     seed = int(section.get("seed", model.get("seed", 0)))
     train = split_rows(valid, float(model.get("train_fraction", 0.8)), seed)
@@ -148,11 +170,18 @@ def validity_roc(unit_dir: str | Path, reported_auc: float = float("nan")) -> Ro
         return f"V could not be loaded ({type(exc).__name__})"
     measured_path = unit_dir / "measured.parquet"
     meta = read_metadata(measured_path)
-    table = feature_table(read_table(unit_dir / "space.parquet"), json.loads(meta["layer_shape"]),
-                          json.loads(meta["target_params"]),
-                          read_table(unit_dir / "compiled.parquet"))
-    table = table.merge(read_table(measured_path, columns=["config_id", "status"]),
-                        on="config_id", how="inner", validate="one_to_one")
+    table = feature_table(
+        read_table(unit_dir / "space.parquet"),
+        json.loads(meta["layer_shape"]),
+        json.loads(meta["target_params"]),
+        read_table(unit_dir / "compiled.parquet"),
+    )
+    table = table.merge(
+        read_table(measured_path, columns=["config_id", "status"]),
+        on="config_id",
+        how="inner",
+        validate="one_to_one",
+    )
     valid = is_valid(table)
     test, source = _test_mask(unit_dir, table, valid)
     columns = model.feature_names or FEATURE_SETS["config"].columns(table)
@@ -166,7 +195,9 @@ def validity_roc(unit_dir: str | Path, reported_auc: float = float("nan")) -> Ro
     auc = roc_auc(valid[test], prob)
     note = ""
     if np.isfinite(reported_auc) and abs(auc - reported_auc) > AUC_TOLERANCE:
-        note = (f"recomputed ROC-AUC {auc:.3f} differs from the train stage's "
-                f"{reported_auc:.3f}: the held-out split was {source}")
+        note = (
+            f"recomputed ROC-AUC {auc:.3f} differs from the train stage's "
+            f"{reported_auc:.3f}: the held-out split was {source}"
+        )
         logger.warning("%s: %s", unit_dir, note)
     return RocCurve(fpr, tpr, auc, int(test.sum()), int(valid[test].sum()), source, note)

@@ -12,14 +12,30 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..vta.measure import STATUSES
+from ..vta.harness import STATUSES
 from .metrics import UNIT_KEYS, censored, match_samples
 from .model_metrics import RocCurve, model_value
 
-__all__ = ["UnitKey", "Curve", "ConvergencePanel", "SeedValues", "SeedPanel", "ModelQuality",
-           "ValidityPanel", "ValidityMap", "StatusBreakdown", "units_of", "strategy_order",
-           "convergence_panels", "invalid_panels", "samples_panels", "model_quality",
-           "validity_map", "status_breakdown", "VALIDITY_AXES"]
+__all__ = [
+    "UnitKey",
+    "Curve",
+    "ConvergencePanel",
+    "SeedValues",
+    "SeedPanel",
+    "ModelQuality",
+    "ValidityPanel",
+    "ValidityMap",
+    "StatusBreakdown",
+    "units_of",
+    "strategy_order",
+    "convergence_panels",
+    "invalid_panels",
+    "samples_panels",
+    "model_quality",
+    "validity_map",
+    "status_breakdown",
+    "VALIDITY_AXES",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -47,8 +63,11 @@ def units_of(frame: pd.DataFrame) -> list[UnitKey]:
 
 
 def _rows(frame: pd.DataFrame, unit: UnitKey) -> pd.DataFrame:
-    return frame[(frame["target"] == unit.target) & (frame["layer"] == unit.layer)
-                 & (frame["template"] == unit.template)]
+    return frame[
+        (frame["target"] == unit.target)
+        & (frame["layer"] == unit.layer)
+        & (frame["template"] == unit.template)
+    ]
 
 
 def strategy_order(runs: pd.DataFrame) -> list[str]:
@@ -57,6 +76,7 @@ def strategy_order(runs: pd.DataFrame) -> list[str]:
 
 
 # ---- (1) best latency vs measurements -------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Curve:
@@ -85,16 +105,21 @@ def convergence_panels(curves: pd.DataFrame, spaces: pd.DataFrame) -> list[Conve
         lines = []
         for strategy in dict.fromkeys(mine["strategy"].astype(str)):
             c = mine[mine["strategy"] == strategy].sort_values("n_measurements")
-            lines.append(Curve(strategy, bool(c["placeholder_strategy"].any()),
-                               c["n_measurements"].to_numpy(), *(
-                                   c[f"best_latency_us_{q}"].to_numpy(float)
-                                   for q in ("median", "q25", "q75"))))
+            lines.append(
+                Curve(
+                    strategy,
+                    bool(c["placeholder_strategy"].any()),
+                    c["n_measurements"].to_numpy(),
+                    *(c[f"best_latency_us_{q}"].to_numpy(float) for q in ("median", "q25", "q75")),
+                )
+            )
         optimum = float(_rows(spaces, unit)["optimum_latency_us"].iloc[0])
         panels.append(ConvergencePanel(unit, optimum, tuple(lines)))
     return panels
 
 
 # ---- (2) invalid share, (3) samples: one value per seed -------------------------------------
+
 
 @dataclass(frozen=True)
 class SeedValues:
@@ -122,9 +147,15 @@ class SeedPanel:
     note: str = ""
 
 
-def _seed_panels(runs: pd.DataFrame, units: Sequence[UnitKey], column: str, *,
-                 as_samples: bool, reference: Mapping[UnitKey, float] | None = None,
-                 note_if_empty: str = "") -> list[SeedPanel]:
+def _seed_panels(
+    runs: pd.DataFrame,
+    units: Sequence[UnitKey],
+    column: str,
+    *,
+    as_samples: bool,
+    reference: Mapping[UnitKey, float] | None = None,
+    note_if_empty: str = "",
+) -> list[SeedPanel]:
     panels = []
     order = strategy_order(runs)
     for unit in units:
@@ -143,34 +174,57 @@ def _seed_panels(runs: pd.DataFrame, units: Sequence[UnitKey], column: str, *,
                 continue
             values.append(SeedValues(strategy, bool(group["placeholder_strategy"].any()), v))
         empty = as_samples and all(np.isinf(v.values).all() for v in values)
-        panels.append(SeedPanel(unit, int(mine["n_trials"].max()) if len(mine) else 0,
-                                tuple(values), (reference or {}).get(unit, float("nan")),
-                                note_if_empty if empty else ""))
+        panels.append(
+            SeedPanel(
+                unit,
+                int(mine["n_trials"].max()) if len(mine) else 0,
+                tuple(values),
+                (reference or {}).get(unit, float("nan")),
+                note_if_empty if empty else "",
+            )
+        )
     return panels
 
 
 def invalid_panels(runs: pd.DataFrame, spaces: pd.DataFrame) -> list[SeedPanel]:
     """Invalid share of each run, per unit, with the space's invalid share as reference."""
     units = units_of(spaces)
-    share = {u: 1.0 - float(_rows(spaces, u)["n_valid"].iloc[0])
-             / max(int(_rows(spaces, u)["n_configs"].iloc[0]), 1) for u in units}
+    share = {
+        u: 1.0
+        - float(_rows(spaces, u)["n_valid"].iloc[0])
+        / max(int(_rows(spaces, u)["n_configs"].iloc[0]), 1)
+        for u in units
+    }
     return _seed_panels(runs, units, "invalid_share", as_samples=False, reference=share)
 
 
-def samples_panels(runs: pd.DataFrame, spaces: pd.DataFrame) -> tuple[list[SeedPanel],
-                                                                      list[SeedPanel]]:
+def samples_panels(
+    runs: pd.DataFrame, spaces: pd.DataFrame
+) -> tuple[list[SeedPanel], list[SeedPanel]]:
     """Samples to within 1 % of the optimum, and samples to match autotvm, per unit."""
     units = units_of(spaces)
-    to_best = _seed_panels(runs, units, "samples_to_best", as_samples=True,
-                           note_if_empty="no run came within 1 % of the optimum")
+    to_best = _seed_panels(
+        runs,
+        units,
+        "samples_to_best",
+        as_samples=True,
+        note_if_empty="no run came within 1 % of the optimum",
+    )
     no_ref = runs["match_reference_latency_us"].isna().all()
-    to_match = _seed_panels(runs, units, "samples_to_match", as_samples=True,
-                            note_if_empty="no autotvm runs to match" if no_ref
-                            else "no run matched autotvm's final best")
+    to_match = _seed_panels(
+        runs,
+        units,
+        "samples_to_match",
+        as_samples=True,
+        note_if_empty="no autotvm runs to match"
+        if no_ref
+        else "no run matched autotvm's final best",
+    )
     return to_best, to_match
 
 
 # ---- (4) model quality ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ModelQuality:
@@ -186,19 +240,26 @@ class ModelQuality:
     roc_note: str = ""
 
 
-def model_quality(models: pd.DataFrame, spaces: pd.DataFrame,
-                  rocs: Mapping[UnitKey, RocCurve | str]) -> list[ModelQuality]:
+def model_quality(
+    models: pd.DataFrame, spaces: pd.DataFrame, rocs: Mapping[UnitKey, RocCurve | str]
+) -> list[ModelQuality]:
     """One entry per unit from ``models.parquet`` (long form) and the recomputed ROC curves."""
     out = []
     for unit in units_of(spaces):
         mine = _rows(models, unit)
         roc = rocs.get(unit, "no V model")
-        out.append(ModelQuality(
-            unit, model_value(mine, "P", "rmse"), model_value(mine, "A", "rmse"),
-            bool(mine["placeholder"].any()) if len(mine) else True,
-            model_value(mine, "V", "roc_auc"), model_value(mine, "V", "accuracy"),
-            roc if isinstance(roc, RocCurve) else None,
-            roc.note if isinstance(roc, RocCurve) else str(roc)))
+        out.append(
+            ModelQuality(
+                unit,
+                model_value(mine, "P", "rmse"),
+                model_value(mine, "A", "rmse"),
+                bool(mine["placeholder"].any()) if len(mine) else True,
+                model_value(mine, "V", "roc_auc"),
+                model_value(mine, "V", "accuracy"),
+                roc if isinstance(roc, RocCurve) else None,
+                roc.note if isinstance(roc, RocCurve) else str(roc),
+            )
+        )
     return out
 
 
@@ -248,16 +309,17 @@ def validity_map(space: pd.DataFrame, measured: pd.DataFrame, unit: UnitKey) -> 
     """The validity map of one unit (axes from :data:`VALIDITY_AXES`)."""
     knobs = [c for c in space.columns if c not in ("config_id", "knobs_json")]
     panel_knobs, row_knob, col_knob = VALIDITY_AXES.get(
-        unit.template, (tuple(knobs[:1]), knobs[1 % len(knobs)], knobs[2 % len(knobs)]))
+        unit.template, (tuple(knobs[:1]), knobs[1 % len(knobs)], knobs[2 % len(knobs)])
+    )
     table = space[["config_id", *dict.fromkeys([*panel_knobs, row_knob, col_knob])]].merge(
-        measured[["config_id", "status", "error_kind", "latency_us"]], on="config_id")
+        measured[["config_id", "status", "error_kind", "latency_us"]], on="config_id"
+    )
     table["code"] = table["status"].astype(str).map({s: i for i, s in enumerate(STATUSES)})
     rows, cols = np.sort(table[row_knob].unique()), np.sort(table[col_knob].unique())
     aggregated = bool(table.duplicated([*panel_knobs, row_knob, col_knob]).any())
     valid = table[table["status"] == "valid"]
     panels, optimum = [], None
-    best_id = (int(valid.loc[valid["latency_us"].idxmin(), "config_id"]) if len(valid)
-               else None)
+    best_id = int(valid.loc[valid["latency_us"].idxmin(), "config_id"]) if len(valid) else None
     for p, (key, group) in enumerate(table.groupby(list(panel_knobs), sort=True)):
         key = key if isinstance(key, tuple) else (key,)
         status = np.full((rows.size, cols.size), -1, np.int64)
@@ -266,9 +328,15 @@ def validity_map(space: pd.DataFrame, measured: pd.DataFrame, unit: UnitKey) -> 
         # A cell is valid with its best latency if any of its configurations is valid ...
         best = group[group["code"] == 0].groupby(cells)["latency_us"].min().reset_index()
         # ... else it shows its most frequent failure.
-        worst = (group[group["code"] != 0].groupby([*cells, "code"]).size()
-                 .rename("n").reset_index().sort_values(["n", "code"], kind="stable")
-                 .drop_duplicates(cells, keep="last"))
+        worst = (
+            group[group["code"] != 0]
+            .groupby([*cells, "code"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values(["n", "code"], kind="stable")
+            .drop_duplicates(cells, keep="last")
+        )
         for frame, code in ((worst, worst["code"].to_numpy()), (best, 0)):
             r = np.searchsorted(rows, frame[row_knob].to_numpy())
             c = np.searchsorted(cols, frame[col_knob].to_numpy())
@@ -278,17 +346,24 @@ def validity_map(space: pd.DataFrame, measured: pd.DataFrame, unit: UnitKey) -> 
         latency[r, c] = best["latency_us"].to_numpy(float)
         if best_id is not None and (group["config_id"] == best_id).any():
             at = group[group["config_id"] == best_id].iloc[0]
-            optimum = (p, int(np.searchsorted(rows, at[row_knob])),
-                       int(np.searchsorted(cols, at[col_knob])))
+            optimum = (
+                p,
+                int(np.searchsorted(rows, at[row_knob])),
+                int(np.searchsorted(cols, at[col_knob])),
+            )
         title = ", ".join(f"{k} = {v}" for k, v in zip(panel_knobs, key, strict=True))
         panels.append(ValidityPanel(title, status, latency))
-    kinds = {s: tuple(sorted(k for k in g["error_kind"].astype(str).unique() if k))
-             for s, g in table.groupby("status", sort=False)}
-    return ValidityMap(unit, row_knob, col_knob, rows, cols, tuple(panels), STATUSES,
-                       kinds, optimum, aggregated)
+    kinds = {
+        s: tuple(sorted(k for k in g["error_kind"].astype(str).unique() if k))
+        for s, g in table.groupby("status", sort=False)
+    }
+    return ValidityMap(
+        unit, row_knob, col_knob, rows, cols, tuple(panels), STATUSES, kinds, optimum, aggregated
+    )
 
 
 # ---- (6) status breakdown -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StatusBreakdown:
@@ -303,12 +378,13 @@ class StatusBreakdown:
 def status_breakdown(measured: Mapping[UnitKey, pd.DataFrame]) -> StatusBreakdown:
     """Status counts of every unit's ``measured.parquet``."""
     units = tuple(measured)
-    counts = np.array([[int((m["status"] == s).sum()) for s in STATUSES]
-                       for m in measured.values()], np.int64).reshape(len(units), len(STATUSES))
+    counts = np.array(
+        [[int((m["status"] == s).sum()) for s in STATUSES] for m in measured.values()], np.int64
+    ).reshape(len(units), len(STATUSES))
     kinds: dict[str, set[str]] = {}
     for m in measured.values():
         for status, group in m.groupby("status", sort=False):
             kinds.setdefault(str(status), set()).update(
-                k for k in group["error_kind"].astype(str).unique() if k)
-    return StatusBreakdown(units, STATUSES, counts,
-                           {s: tuple(sorted(k)) for s, k in kinds.items()})
+                k for k in group["error_kind"].astype(str).unique() if k
+            )
+    return StatusBreakdown(units, STATUSES, counts, {s: tuple(sorted(k)) for s, k in kinds.items()})

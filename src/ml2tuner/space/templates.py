@@ -47,8 +47,10 @@ class Template(abc.ABC):
         values = self.knob_values(workload, target)
         names = list(values)
         # itertools.product varies the last factor fastest, so reverse twice.
-        return [dict(zip(names, reversed(combo), strict=True))
-                for combo in itertools.product(*(values[n] for n in reversed(names)))]
+        return [
+            dict(zip(names, reversed(combo), strict=True))
+            for combo in itertools.product(*(values[n] for n in reversed(names)))
+        ]
 
     def size(self, workload: Conv2D, target: Target) -> int:
         size = 1
@@ -71,13 +73,17 @@ class Template(abc.ABC):
         unknown = sorted(set(knobs) - set(values))
         missing = [n for n in values if n not in knobs]
         if unknown or missing:
-            raise KnobError(f"template {self.name}: knobs must be exactly {', '.join(values)}"
-                            + (f"; unknown {', '.join(unknown)}" if unknown else "")
-                            + (f"; missing {', '.join(missing)}" if missing else ""))
+            raise KnobError(
+                f"template {self.name}: knobs must be exactly {', '.join(values)}"
+                + (f"; unknown {', '.join(unknown)}" if unknown else "")
+                + (f"; missing {', '.join(missing)}" if missing else "")
+            )
         for name, vals in values.items():
             if _normalise(knobs[name]) not in vals:
-                raise KnobError(f"template {self.name}: {name}={knobs[name]!r} not allowed for "
-                                f"{workload.name}; allowed {_describe(vals)}")
+                raise KnobError(
+                    f"template {self.name}: {name}={knobs[name]!r} not allowed for "
+                    f"{workload.name}; allowed {_describe(vals)}"
+                )
 
 
 def _normalise(value: Any) -> Any:

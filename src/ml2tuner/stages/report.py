@@ -29,19 +29,28 @@ def placeholder_banners(strategies: pd.DataFrame, models: pd.DataFrame) -> list[
     placeholders = sorted(strategies.loc[strategies["placeholder_strategy"], "strategy"].unique())
     if placeholders:
         verb = "is" if len(placeholders) == 1 else "are"
-        banners.append(f"> **Stale tuning runs:** {', '.join(placeholders)} {verb} marked "
-                       "`placeholder_strategy`: those runs were made before `ml2tuner.tuners` "
-                       "landed and are uniform random search. Do not compare them; re-run "
-                       "them with `snakemake --cores all --forcerun tune`.")
+        banners.append(
+            f"> **Stale tuning runs:** {', '.join(placeholders)} {verb} marked "
+            "`placeholder_strategy`: those runs were made before `ml2tuner.tuners` "
+            "landed and are uniform random search. Do not compare them; re-run "
+            "them with `snakemake --cores all --forcerun tune`."
+        )
     if len(models) and models["placeholder"].any():
-        banners.append("> **Stale models:** these P, V and A metrics come from before "
-                       "`ml2tuner.models` landed (no model was trained; the values are NaN). "
-                       "Re-run them with `snakemake --cores all --forcerun train_models`.")
+        banners.append(
+            "> **Stale models:** these P, V and A metrics come from before "
+            "`ml2tuner.models` landed (no model was trained; the values are NaN). "
+            "Re-run them with `snakemake --cores all --forcerun train_models`."
+        )
     return banners
 
 
-def run_report(summary_dir: str | Path, out_path: str | Path, *,
-               unit_dirs: Sequence[str | Path] = (), figures_dir: str | Path | None = None) -> None:
+def run_report(
+    summary_dir: str | Path,
+    out_path: str | Path,
+    *,
+    unit_dirs: Sequence[str | Path] = (),
+    figures_dir: str | Path | None = None,
+) -> None:
     """Write ``summary.md`` (and, with ``figures_dir``, every figure) from the summary tables.
 
     Args:
@@ -57,11 +66,19 @@ def run_report(summary_dir: str | Path, out_path: str | Path, *,
     if figures_dir is not None:
         figures_dir = Path(figures_dir)
         out_dir = Path(out_path).parent
-        figures = [(title, os.path.relpath(figures_dir / name, out_dir))
-                   for title, name in build_figures(tables, unit_dirs, figures_dir)]
-    text = render_summary(tables["spaces"], tables["strategies"], tables["models"],
-                          tables["claims"], tables["runs"],
-                          placeholder_banners(tables["strategies"], tables["models"]), figures)
+        figures = [
+            (title, os.path.relpath(figures_dir / name, out_dir))
+            for title, name in build_figures(tables, unit_dirs, figures_dir)
+        ]
+    text = render_summary(
+        tables["spaces"],
+        tables["strategies"],
+        tables["models"],
+        tables["claims"],
+        tables["runs"],
+        placeholder_banners(tables["strategies"], tables["models"]),
+        figures,
+    )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")

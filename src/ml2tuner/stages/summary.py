@@ -33,8 +33,15 @@ from ..workflow.columns import STATUS_COUNT_COLUMNS
 from ..workflow.config import canonical_json, config_hash
 from ..workflow.tables import read_metadata, read_table, write_table
 
-__all__ = ["BEST_TOLERANCE", "samples_to_best", "samples_to_match", "invalid_share",
-           "space_row", "summarise", "run_summary"]
+__all__ = [
+    "BEST_TOLERANCE",
+    "samples_to_best",
+    "samples_to_match",
+    "invalid_share",
+    "space_row",
+    "summarise",
+    "run_summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +51,22 @@ def space_row(measured: pd.DataFrame) -> dict:
     valid = measured[measured["status"] == "valid"]
     counts = measured["status"].value_counts()
     row = {"n_configs": len(measured)}
-    row.update({name: int(counts.get(name.removeprefix("n_"), 0))
-                for name, _ in STATUS_COUNT_COLUMNS})
+    row.update(
+        {name: int(counts.get(name.removeprefix("n_"), 0)) for name, _ in STATUS_COUNT_COLUMNS}
+    )
     if len(valid):
         best = valid.loc[valid["latency_us"].idxmin()]
-        row.update(optimum_latency_us=float(best["latency_us"]),
-                   optimum_config_id=int(best["config_id"]),
-                   median_valid_latency_us=float(valid["latency_us"].median()))
+        row.update(
+            optimum_latency_us=float(best["latency_us"]),
+            optimum_config_id=int(best["config_id"]),
+            median_valid_latency_us=float(valid["latency_us"].median()),
+        )
     else:
-        row.update(optimum_latency_us=float("nan"), optimum_config_id=-1,
-                   median_valid_latency_us=float("nan"))
+        row.update(
+            optimum_latency_us=float("nan"),
+            optimum_config_id=-1,
+            median_valid_latency_us=float("nan"),
+        )
     return row
 
 
@@ -74,16 +87,26 @@ def _claim_rows(strategies: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
         values = {f"rmse_{m}": model_value(unit_models, m, "rmse") for m in ("P", "A")}
         placeholder = bool(unit_models["placeholder"].any()) if len(unit_models) else True
         for result in unit_claims(mine, values, placeholder):
-            rows.append({**dict(zip(UNIT_KEYS, key, strict=True)), "claim": result.claim.name,
-                         "quote": result.claim.quote, "measure": result.claim.measure,
-                         "paper_value": result.claim.paper_value,
-                         "reproduced_value": result.value, "verdict": result.verdict,
-                         "reason": result.reason})
+            rows.append(
+                {
+                    **dict(zip(UNIT_KEYS, key, strict=True)),
+                    "claim": result.claim.name,
+                    "quote": result.claim.quote,
+                    "measure": result.claim.measure,
+                    "paper_value": result.claim.paper_value,
+                    "reproduced_value": result.value,
+                    "verdict": result.verdict,
+                    "reason": result.reason,
+                }
+            )
     return pd.DataFrame(rows, columns=[name for name, _ in SUMMARY_TABLES["claims"]])
 
 
-def summarise(measured: dict[tuple, pd.DataFrame], tuning: Sequence[tuple[dict, pd.DataFrame]],
-              metrics: dict[tuple, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def summarise(
+    measured: dict[tuple, pd.DataFrame],
+    tuning: Sequence[tuple[dict, pd.DataFrame]],
+    metrics: dict[tuple, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
     """Every summary table from in-memory tables.
 
     Args:
@@ -94,16 +117,29 @@ def summarise(measured: dict[tuple, pd.DataFrame], tuning: Sequence[tuple[dict, 
     Returns:
         ``{"runs", "strategies", "spaces", "models", "curves", "claims"}`` frames.
     """
-    spaces = pd.DataFrame([{**dict(zip(UNIT_KEYS, key, strict=True)), **space_row(frame)}
-                           for key, frame in measured.items()],
-                          columns=[name for name, _ in SUMMARY_TABLES["spaces"]])
-    optimum = {key: row["optimum_latency_us"] for key, row in
-               zip(measured, spaces.to_dict("records"), strict=True)}
-    heads = pd.DataFrame([{**dict(zip(UNIT_KEYS, _unit(meta), strict=True)),
-                           "strategy": meta["strategy"], "seed": int(meta["seed"]),
-                           "final_best_latency_us": trials["best_latency_us"].min()}
-                          for meta, trials in tuning],
-                         columns=[*UNIT_KEYS, "strategy", "seed", "final_best_latency_us"])
+    spaces = pd.DataFrame(
+        [
+            {**dict(zip(UNIT_KEYS, key, strict=True)), **space_row(frame)}
+            for key, frame in measured.items()
+        ],
+        columns=[name for name, _ in SUMMARY_TABLES["spaces"]],
+    )
+    optimum = {
+        key: row["optimum_latency_us"]
+        for key, row in zip(measured, spaces.to_dict("records"), strict=True)
+    }
+    heads = pd.DataFrame(
+        [
+            {
+                **dict(zip(UNIT_KEYS, _unit(meta), strict=True)),
+                "strategy": meta["strategy"],
+                "seed": int(meta["seed"]),
+                "final_best_latency_us": trials["best_latency_us"].min(),
+            }
+            for meta, trials in tuning
+        ],
+        columns=[*UNIT_KEYS, "strategy", "seed", "final_best_latency_us"],
+    )
     references = match_references(heads)
     runs, curves = [], []
     for meta, trials in tuning:
@@ -112,23 +148,44 @@ def summarise(measured: dict[tuple, pd.DataFrame], tuning: Sequence[tuple[dict, 
         reference = references.get((*key, seed), references.get((*key, -1), np.nan))
         row = run_metrics(trials, optimum[key], reference)
         row["placeholder_strategy"] = _is_placeholder(trials, meta, "placeholder_strategy")
-        runs.append({**dict(zip(UNIT_KEYS, key, strict=True)), "strategy": meta["strategy"],
-                     "seed": seed, **row})
+        runs.append(
+            {
+                **dict(zip(UNIT_KEYS, key, strict=True)),
+                "strategy": meta["strategy"],
+                "seed": seed,
+                **row,
+            }
+        )
     runs_frame = pd.DataFrame(runs, columns=[name for name, _ in SUMMARY_TABLES["runs"]])
     for (key, strategy), group in _group_runs(tuning).items():
         curve = curve_table([t["best_latency_us"].to_numpy(float) for _, t in group])
         placeholder = any(_is_placeholder(t, m, "placeholder_strategy") for m, t in group)
-        curves.append(curve.assign(**dict(zip(UNIT_KEYS, key, strict=True)), strategy=strategy,
-                                   placeholder_strategy=placeholder))
-    models = [frame.assign(**dict(zip(UNIT_KEYS, key, strict=True)))
-              for key, frame in metrics.items()]
-    models_frame = (pd.concat(models, ignore_index=True) if models else
-                    pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["models"]]))
+        curves.append(
+            curve.assign(
+                **dict(zip(UNIT_KEYS, key, strict=True)),
+                strategy=strategy,
+                placeholder_strategy=placeholder,
+            )
+        )
+    models = [
+        frame.assign(**dict(zip(UNIT_KEYS, key, strict=True))) for key, frame in metrics.items()
+    ]
+    models_frame = (
+        pd.concat(models, ignore_index=True)
+        if models
+        else pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["models"]])
+    )
     strategies = strategy_table(runs_frame)
     return {
-        "runs": runs_frame, "strategies": strategies, "spaces": spaces, "models": models_frame,
-        "curves": (pd.concat(curves, ignore_index=True) if curves else
-                   pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["curves"]])),
+        "runs": runs_frame,
+        "strategies": strategies,
+        "spaces": spaces,
+        "models": models_frame,
+        "curves": (
+            pd.concat(curves, ignore_index=True)
+            if curves
+            else pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["curves"]])
+        ),
         "claims": _claim_rows(strategies, models_frame),
     }
 
@@ -140,27 +197,43 @@ def _group_runs(tuning: Sequence[tuple[dict, pd.DataFrame]]) -> dict[tuple, list
     return groups
 
 
-def run_summary(measured_paths: Sequence[str | Path], tuning_paths: Sequence[str | Path],
-                metrics_paths: Sequence[str | Path], out_dir: str | Path) -> None:
+def run_summary(
+    measured_paths: Sequence[str | Path],
+    tuning_paths: Sequence[str | Path],
+    metrics_paths: Sequence[str | Path],
+    out_dir: str | Path,
+) -> None:
     """Write the summary tables (see :func:`summarise`) into ``out_dir``."""
     out_dir = Path(out_dir)
-    measured = {_unit(read_metadata(p)): read_table(p, columns=["config_id", "status",
-                                                                "latency_us"])
-                for p in measured_paths}
+    measured = {
+        _unit(read_metadata(p)): read_table(p, columns=["config_id", "status", "latency_us"])
+        for p in measured_paths
+    }
     tuning = [(read_metadata(p), read_table(p)) for p in tuning_paths]
     metrics = {}
     for path in metrics_paths:
         meta = read_metadata(path)
-        metrics[_unit(meta)] = long_model_metrics(read_table(path),
-                                                  meta.get("placeholder") == "true")
+        metrics[_unit(meta)] = long_model_metrics(
+            read_table(path), meta.get("placeholder") == "true"
+        )
     tables = summarise(measured, tuning, metrics)
-    section = {"measured": [read_metadata(p)["config_hash"] for p in measured_paths],
-               "tuning": [read_metadata(p)["config_hash"] for p in tuning_paths],
-               "metrics": [read_metadata(p)["config_hash"] for p in metrics_paths]}
-    meta = {"ml2tuner_version": __version__, "stage": "summary",
-            "config_section": canonical_json(section), "config_hash": config_hash(section)}
+    section = {
+        "measured": [read_metadata(p)["config_hash"] for p in measured_paths],
+        "tuning": [read_metadata(p)["config_hash"] for p in tuning_paths],
+        "metrics": [read_metadata(p)["config_hash"] for p in metrics_paths],
+    }
+    meta = {
+        "ml2tuner_version": __version__,
+        "stage": "summary",
+        "config_section": canonical_json(section),
+        "config_hash": config_hash(section),
+    }
     for name, columns in SUMMARY_TABLES.items():
         write_table(tables[name], out_dir / f"{name}.parquet", meta, columns)
-    logger.info("summary: %d spaces, %d tuning runs, %d model metrics, %d claims",
-                len(tables["spaces"]), len(tables["runs"]), len(tables["models"]),
-                len(tables["claims"]))
+    logger.info(
+        "summary: %d spaces, %d tuning runs, %d model metrics, %d claims",
+        len(tables["spaces"]),
+        len(tables["runs"]),
+        len(tables["models"]),
+        len(tables["claims"]),
+    )

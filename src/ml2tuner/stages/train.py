@@ -54,17 +54,33 @@ def train_settings(section: Mapping[str, Any], seed: int) -> TrainSettings:
         seed: seed of the split, the boosters and the search.
     """
     m = ModelSection(**section)
-    params = {**PAPER_PARAMS, "eta": m.learning_rate, "max_depth": m.max_depth,
-              "alpha": m.alpha, "subsample": m.subsample,
-              "colsample_bytree": m.colsample_bytree}
+    params = {
+        **PAPER_PARAMS,
+        "eta": m.learning_rate,
+        "max_depth": m.max_depth,
+        "alpha": m.alpha,
+        "subsample": m.subsample,
+        "colsample_bytree": m.colsample_bytree,
+    }
     search = SearchSettings(n_trials=m.optuna_trials, seed=seed) if m.optuna_trials else None
-    return TrainSettings(train_fraction=m.train_fraction, performance_objective=m.objective,
-                         params=params, num_boost_round=m.n_estimators, seed=seed,
-                         search=search)
+    return TrainSettings(
+        train_fraction=m.train_fraction,
+        performance_objective=m.objective,
+        params=params,
+        num_boost_round=m.n_estimators,
+        seed=seed,
+        search=search,
+    )
 
 
-def run_train(space_path: str | Path, compiled_path: str | Path, measured_path: str | Path,
-              out_dir: str | Path, settings: Mapping[str, Any], seed: int) -> None:
+def run_train(
+    space_path: str | Path,
+    compiled_path: str | Path,
+    measured_path: str | Path,
+    out_dir: str | Path,
+    settings: Mapping[str, Any],
+    seed: int,
+) -> None:
     """Train P, then V, then A on a unit's tables and write them with held-out metrics.
 
     Args:
@@ -79,28 +95,49 @@ def run_train(space_path: str | Path, compiled_path: str | Path, measured_path: 
     train = train_settings(settings, seed)
     section = {**ModelSection().as_dict(), **dict(settings)}
     # A study belongs to its data and settings; only its length may change and still resume.
-    study_key = config_hash({"measured": upstream["config_hash"], "seed": seed,
-                             "model": {k: v for k, v in section.items()
-                                       if k != "optuna_trials"}})[:12]
+    study_key = config_hash(
+        {
+            "measured": upstream["config_hash"],
+            "seed": seed,
+            "model": {k: v for k, v in section.items() if k != "optuna_trials"},
+        }
+    )[:12]
     journal = out_dir / JOURNAL_NAME if train.search else None
     if journal is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        logger.info("hyper-parameter search: %d Optuna trials per model, journal %s%s",
-                    train.search.n_trials, journal, " (resuming)" if journal.exists() else "")
-    result = train_models(read_table(space_path), read_table(compiled_path),
-                          read_table(measured_path, columns=["config_id", "status",
-                                                             "latency_us"]),
-                          unit.workload, unit.target, train, journal_path=journal,
-                          study_prefix=f"{unit.path}/{study_key}/")
+        logger.info(
+            "hyper-parameter search: %d Optuna trials per model, journal %s%s",
+            train.search.n_trials,
+            journal,
+            " (resuming)" if journal.exists() else "",
+        )
+    result = train_models(
+        read_table(space_path),
+        read_table(compiled_path),
+        read_table(measured_path, columns=["config_id", "status", "latency_us"]),
+        unit.workload,
+        unit.target,
+        train,
+        journal_path=journal,
+        study_prefix=f"{unit.path}/{study_key}/",
+    )
     for role, model in result.models.items():
         _save_model(model, out_dir / MODEL_FILES[role])
     metrics = metric_rows(result.metrics)
     for row in result.metrics.itertuples(index=False):
-        shown = ", ".join(f"{r.metric} {r.value:.4g}" for r in metrics.itertuples()
-                          if r.model == row.model)
-        logger.info("%s (%s, %s, %d features; %d train / %d test rows): %s", row.model,
-                    row.objective, row.feature_set, row.n_features, row.n_train, row.n_test,
-                    shown)
+        shown = ", ".join(
+            f"{r.metric} {r.value:.4g}" for r in metrics.itertuples() if r.model == row.model
+        )
+        logger.info(
+            "%s (%s, %s, %d features; %d train / %d test rows): %s",
+            row.model,
+            row.objective,
+            row.feature_set,
+            row.n_features,
+            row.n_train,
+            row.n_test,
+            shown,
+        )
     rmse = metrics.set_index(["model", "metric"])["value"]
     if np.isfinite(rmse.get(("P", "rmse"), np.nan)) and rmse[("P", "rmse")] > 0:
         logger.info("RMSE(A) / RMSE(P) = %.3f", rmse[("A", "rmse")] / rmse[("P", "rmse")])
@@ -109,8 +146,12 @@ def run_train(space_path: str | Path, compiled_path: str | Path, measured_path: 
     meta["throughput_scale"] = repr(float(result.metrics["throughput_scale"].iloc[0]))
     write_table(metrics, out_dir / "metrics.parquet", meta, METRICS_COLUMNS)
     write_table(result.split, out_dir / "split.parquet", meta, SPLIT_COLUMNS)
-    write_table(search_history(result.trials, result.best_params), out_dir / "search.parquet",
-                meta, search_columns())
+    write_table(
+        search_history(result.trials, result.best_params),
+        out_dir / "search.parquet",
+        meta,
+        search_columns(),
+    )
 
 
 def _save_model(model, path: Path) -> None:

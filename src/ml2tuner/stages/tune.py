@@ -31,9 +31,17 @@ STRATEGIES: tuple[str, ...] = tuple(TUNERS)  # the registry is the one list of s
 MODEL_FILES = ("P.json", "V.json", "A.json")
 
 
-def run_tune(space_path: str | Path, compiled_path: str | Path, measured_path: str | Path,
-             models_dir: str | Path, out_path: str | Path, strategy: str, seed: int, budget: int,
-             settings: Mapping[str, Any]) -> None:
+def run_tune(
+    space_path: str | Path,
+    compiled_path: str | Path,
+    measured_path: str | Path,
+    models_dir: str | Path,
+    out_path: str | Path,
+    strategy: str,
+    seed: int,
+    budget: int,
+    settings: Mapping[str, Any],
+) -> None:
     """Run one tuning run of ``strategy`` and write its trials to ``out_path``.
 
     Args:
@@ -58,20 +66,35 @@ def run_tune(space_path: str | Path, compiled_path: str | Path, measured_path: s
     tuning_space = TuningSpace(space, unit.workload, unit.target, read_table(compiled_path))
     tuner = make_tuner(strategy, tuning_space, seed=seed, options=settings)
     if budget > tuning_space.n:
-        logger.info("budget %d exceeds the space (%d configurations): capped", budget,
-                    tuning_space.n)
-    logger.info("%s on %s, seed %d, budget %d, settings %s", strategy, unit.path, seed, budget,
-                canonical_json(tuner.settings.as_dict()))
+        logger.info(
+            "budget %d exceeds the space (%d configurations): capped", budget, tuning_space.n
+        )
+    logger.info(
+        "%s on %s, seed %d, budget %d, settings %s",
+        strategy,
+        unit.path,
+        seed,
+        budget,
+        canonical_json(tuner.settings.as_dict()),
+    )
     measurer = ReplayMeasurer(read_table(measured_path, columns=list(RESULT_COLUMNS)))
     trials = run_tuning(tuner, measurer, budget, seed=seed)
     n_valid = int((trials["status"] == "valid").sum())
-    logger.info("%s seed %d: %d trials, %d valid (%.1f %% invalid), best %.1f us, "
-                "%.2f s in the tuner", strategy, seed, len(trials), n_valid,
-                100 * (1 - n_valid / max(len(trials), 1)),
-                trials["best_latency_us"].iloc[-1] if len(trials) else float("nan"),
-                trials["tuner_wall_s"].sum())
-    meta = derived_metadata(upstream, "tune", {"strategy": strategy, "seed": seed,
-                                               "budget": budget, "settings": dict(settings)})
+    logger.info(
+        "%s seed %d: %d trials, %d valid (%.1f %% invalid), best %.1f us, %.2f s in the tuner",
+        strategy,
+        seed,
+        len(trials),
+        n_valid,
+        100 * (1 - n_valid / max(len(trials), 1)),
+        trials["best_latency_us"].iloc[-1] if len(trials) else float("nan"),
+        trials["tuner_wall_s"].sum(),
+    )
+    meta = derived_metadata(
+        upstream,
+        "tune",
+        {"strategy": strategy, "seed": seed, "budget": budget, "settings": dict(settings)},
+    )
     meta["strategy"], meta["seed"] = strategy, str(seed)
     meta["tuner_settings"] = canonical_json(tuner.settings.as_dict())
     write_table(trials, out_path, meta, tuning_columns(tuning_space.knob_names))

@@ -94,7 +94,8 @@ class ActiveTuner(Tuner):
     def _diverse(self, rows: np.ndarray, acq: np.ndarray, n: int) -> np.ndarray:
         """Greedy batch: acquisition (rank-normalised) plus distance to what is chosen."""
         quality = 1.0 - np.argsort(np.argsort(-acq, kind="stable"), kind="stable") / max(
-            len(acq), 1)
+            len(acq), 1
+        )
         z = self.knob_z[rows]
         chosen = [int(np.argmax(quality))]
         dmin = np.linalg.norm(z - z[chosen[0]], axis=1)
@@ -131,7 +132,10 @@ class ActiveTuner(Tuner):
             self.ensemble.append(model)
 
     def _model(self, objective: str) -> XGBModel:
-        settings = ModelSettings(objective=objective, params=dict(PAPER_PARAMS),
-                                 num_boost_round=self.settings.num_boost_round,
-                                 nthread=self.settings.nthread)
+        settings = ModelSettings(
+            objective=objective,
+            params=dict(PAPER_PARAMS),
+            num_boost_round=self.settings.num_boost_round,
+            nthread=self.settings.nthread,
+        )
         return XGBModel(settings, seed=int(self.rng.integers(2**31)))

@@ -29,8 +29,15 @@ from ._sa import SASettings, SimulatedAnnealingOptimizer
 __all__ = ["AutoTVMTuner", "AutoTVMSettings", "AutoTVMCostModel", "average_recall"]
 
 # autotvm/tuner/xgboost_cost_model.py: XGBoostCostModel.__init__
-TVM_XGB_PARAMS = {"max_depth": 3, "gamma": 0.0001, "min_child_weight": 1, "subsample": 1.0,
-                  "eta": 0.3, "lambda": 1.0, "alpha": 0}
+TVM_XGB_PARAMS = {
+    "max_depth": 3,
+    "gamma": 0.0001,
+    "min_child_weight": 1,
+    "subsample": 1.0,
+    "eta": 0.3,
+    "lambda": 1.0,
+    "alpha": 0,
+}
 LOSS_OBJECTIVES = {"rank": "rank:pairwise", "reg": "reg:squarederror"}
 
 
@@ -65,10 +72,15 @@ class AutoTVMCostModel(CostModel):
     max_rounds = 8000
     stopping_rounds = 20
 
-    def __init__(self, loss_type: str, plan_size: int, rng: np.random.Generator,
-                 nthread: int = 1) -> None:
-        self.params = {**TVM_XGB_PARAMS, "objective": LOSS_OBJECTIVES[loss_type],
-                       "nthread": nthread, "verbosity": 0}
+    def __init__(
+        self, loss_type: str, plan_size: int, rng: np.random.Generator, nthread: int = 1
+    ) -> None:
+        self.params = {
+            **TVM_XGB_PARAMS,
+            "objective": LOSS_OBJECTIVES[loss_type],
+            "nthread": nthread,
+            "verbosity": 0,
+        }
         self.plan_size = plan_size
         self.rng = rng
         self.booster: xgb.Booster | None = None
@@ -148,8 +160,10 @@ class AutoTVMTuner(Tuner):
         s = self.settings
         self.cost_model = AutoTVMCostModel(s.loss_type, s.plan_size, self.rng, s.nthread)
         self.optimizer = SimulatedAnnealingOptimizer(
-            self.space.grid, SASettings(s.n_iter, tuple(s.temp), s.persistent, s.parallel_size,
-                                        s.early_stop), self.rng)
+            self.space.grid,
+            SASettings(s.n_iter, tuple(s.temp), s.persistent, s.parallel_size, s.early_stop),
+            self.rng,
+        )
         self.trials: list[int] = []
         self.trial_pt = 0
         self.train_ct = 0
@@ -183,8 +197,9 @@ class AutoTVMTuner(Tuner):
         self.cost_model.fit(x, y)
         self.scores = self.cost_model.predict(self.space.knob_x)
         exclusive = set(np.flatnonzero(self.taken).tolist())
-        self.trials = self.optimizer.find_maximums(lambda r: self.scores[r],
-                                                   self.settings.plan_size, exclusive)
+        self.trials = self.optimizer.find_maximums(
+            lambda r: self.scores[r], self.settings.plan_size, exclusive
+        )
         self.trial_pt = 0
         self.train_ct += 1
 

@@ -41,8 +41,10 @@ class TunerSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}; "
-                             f"allowed {', '.join(sorted(known))}")
+            raise ValueError(
+                f"{cls.__name__}: unknown option(s) {', '.join(unknown)}; "
+                f"allowed {', '.join(sorted(known))}"
+            )
         for f in dataclasses.fields(cls):  # YAML gives lists where tuples are declared
             if isinstance(options.get(f.name), list) and isinstance(f.default, tuple):
                 options[f.name] = tuple(options[f.name])
@@ -68,8 +70,9 @@ class Tuner(abc.ABC):
     name: ClassVar[str]
     settings_class: ClassVar[type[TunerSettings]] = TunerSettings
 
-    def __init__(self, space: TuningSpace, *, seed: int = 0,
-                 settings: TunerSettings | None = None) -> None:
+    def __init__(
+        self, space: TuningSpace, *, seed: int = 0, settings: TunerSettings | None = None
+    ) -> None:
         settings = settings if settings is not None else self.settings_class()
         if not isinstance(settings, self.settings_class):
             raise TypeError(f"{self.name}: settings must be {self.settings_class.__name__}")
@@ -95,8 +98,10 @@ class Tuner(abc.ABC):
             return []
         rows = np.asarray(self._propose(n), np.int64)
         if len(rows) != n or len(np.unique(rows)) != n or self.taken[rows].any():
-            raise RuntimeError(f"{self.name}: proposed {rows.tolist()} for n={n} "
-                               "(must be n distinct, never proposed rows)")
+            raise RuntimeError(
+                f"{self.name}: proposed {rows.tolist()} for n={n} "
+                "(must be n distinct, never proposed rows)"
+            )
         self.taken[rows] = True
         return self.space.config_ids[rows].tolist()
 
@@ -126,12 +131,18 @@ class Tuner(abc.ABC):
     def _observe(self, rows: np.ndarray, results: pd.DataFrame) -> None:  # noqa: B027
         """Hook: the history arrays are already updated (nothing by default)."""
 
-    def record(self, rows: np.ndarray, p: np.ndarray | None = None,
-               v: np.ndarray | None = None, a: np.ndarray | None = None) -> None:
+    def record(
+        self,
+        rows: np.ndarray,
+        p: np.ndarray | None = None,
+        v: np.ndarray | None = None,
+        a: np.ndarray | None = None,
+    ) -> None:
         """Remember model predictions for ``rows`` (reported in the trial log)."""
         for i, r in enumerate(np.asarray(rows, np.int64).tolist()):
-            self._predictions[r] = tuple(float(x[i]) if x is not None else np.nan
-                                         for x in (p, v, a))
+            self._predictions[r] = tuple(
+                float(x[i]) if x is not None else np.nan for x in (p, v, a)
+            )
 
     def free_rows(self) -> np.ndarray:
         return np.flatnonzero(~self.taken)
@@ -164,12 +175,12 @@ def register(cls: T) -> T:
     return cls
 
 
-def make_tuner(name: str, space: TuningSpace, *, seed: int = 0,
-               options: Mapping[str, Any] | None = None) -> Tuner:
+def make_tuner(
+    name: str, space: TuningSpace, *, seed: int = 0, options: Mapping[str, Any] | None = None
+) -> Tuner:
     """Build the strategy ``name`` with ``options`` (validated) and ``seed``."""
     try:
         cls = TUNERS[name]
     except KeyError:
-        raise ValueError(f"unknown tuner {name!r}: allowed {', '.join(sorted(TUNERS))}") \
-            from None
+        raise ValueError(f"unknown tuner {name!r}: allowed {', '.join(sorted(TUNERS))}") from None
     return cls(space, seed=seed, settings=cls.settings_class.from_options(options))

@@ -66,8 +66,7 @@ class HWInitTuner(AutoTVMTuner):
         self.init_max = s.init_max or 4 * s.plan_size
         self.init_end: int | None = None  # measurements when the first model was trained
         ok = self.space.compile_ok
-        self.static_ok = ok if (s.static_check and ok is not None) else np.ones(self.space.n,
-                                                                                bool)
+        self.static_ok = ok if (s.static_check and ok is not None) else np.ones(self.space.n, bool)
 
     def _propose(self, n: int) -> np.ndarray:
         if self.init_end is not None:

@@ -95,8 +95,12 @@ class ML2TunerSettings(TunerSettings):
     def model_settings(self, role: str) -> ModelSettings:
         params = {"P": self.p_params, "V": self.v_params, "A": self.a_params}[role]
         objective = "binary:logistic" if role == "V" else self.objective
-        return ModelSettings(objective=objective, params=dict(params or PAPER_PARAMS),
-                             num_boost_round=self.num_boost_round, nthread=self.nthread)
+        return ModelSettings(
+            objective=objective,
+            params=dict(params or PAPER_PARAMS),
+            num_boost_round=self.num_boost_round,
+            nthread=self.nthread,
+        )
 
 
 @register
@@ -109,8 +113,9 @@ class ML2Tuner(Tuner):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not self.space.has_hidden:
-            raise ValueError("ml2tuner needs hidden features: give TuningSpace compiled.parquet "
-                             "or a compiler")
+            raise ValueError(
+                "ml2tuner needs hidden features: give TuningSpace compiled.parquet or a compiler"
+            )
         self.models: dict[str, XGBModel | None] = {"P": None, "V": None, "A": None}
         self.v_constant: float | None = None  # V's answer while only one class was seen
 
@@ -146,8 +151,12 @@ class ML2Tuner(Tuner):
         return self.models["V"].predict(self.space.config_x[rows])
 
     def _record_predictions(self, rows: np.ndarray) -> None:
-        self.record(rows, p=self.models["P"].predict(self.space.config_x[rows]),
-                    v=self._v_prob(rows), a=self.models["A"].predict(self.space.full_x(rows)))
+        self.record(
+            rows,
+            p=self.models["P"].predict(self.space.config_x[rows]),
+            v=self._v_prob(rows),
+            a=self.models["A"].predict(self.space.full_x(rows)),
+        )
 
     # ---- observe: all three retrain -----------------------------------------------------
     def _observe(self, rows: np.ndarray, results: pd.DataFrame) -> None:
@@ -160,11 +169,13 @@ class ML2Tuner(Tuner):
         if self.hist_valid.all() or not self.hist_valid.any():
             self.models["V"], self.v_constant = None, float(self.hist_valid.all())
         else:
-            self.models["V"] = self._fit("V", self.space.config_x[self.hist_rows],
-                                         self.hist_valid.astype(float), 1)
+            self.models["V"] = self._fit(
+                "V", self.space.config_x[self.hist_rows], self.hist_valid.astype(float), 1
+            )
 
     def _fit(self, role: str, x: np.ndarray, y: np.ndarray, offset: int) -> XGBModel:
-        model = XGBModel(self.settings.model_settings(role),
-                         seed=int(self.rng.integers(2**31)) + offset)
+        model = XGBModel(
+            self.settings.model_settings(role), seed=int(self.rng.integers(2**31)) + offset
+        )
         model.fit(x, y)
         return model

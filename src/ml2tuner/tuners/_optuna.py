@@ -58,11 +58,15 @@ class OptunaTuner(Tuner):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         grid = self.space.grid
-        self.distributions = {name: IntDistribution(0, int(dim) - 1)
-                              for name, dim in zip(grid.names, grid.dims, strict=True)}
+        self.distributions = {
+            name: IntDistribution(0, int(dim) - 1)
+            for name, dim in zip(grid.names, grid.dims, strict=True)
+        }
         sampler = optuna.samplers.TPESampler(
-            seed=int(self.rng.integers(2**31)), n_startup_trials=self.settings.n_startup_trials,
-            multivariate=self.settings.multivariate)
+            seed=int(self.rng.integers(2**31)),
+            n_startup_trials=self.settings.n_startup_trials,
+            multivariate=self.settings.multivariate,
+        )
         with quiet_optuna():
             self.study = optuna.create_study(direction="minimize", sampler=sampler)
         self.pending: dict[int, int] = {}  # row -> trial number
@@ -73,8 +77,10 @@ class OptunaTuner(Tuner):
         return int(self.space.grid.rows_of_index(index)[0])
 
     def _params_of(self, row: int) -> dict[str, int]:
-        return {name: int(v) for name, v in zip(self.space.grid.names,
-                                                self.space.grid.index[row], strict=True)}
+        return {
+            name: int(v)
+            for name, v in zip(self.space.grid.names, self.space.grid.index[row], strict=True)
+        }
 
     def _tell(self, number: int, latency: float | None) -> None:
         if latency is None:

@@ -94,8 +94,9 @@ class SimulatedAnnealingOptimizer(ModelOptimizer):
         return [p for value, p in heap if value >= 0]
 
 
-def _push(heap: list[tuple[float, int]], in_heap: set[int], scores: np.ndarray,
-          points: np.ndarray) -> bool:
+def _push(
+    heap: list[tuple[float, int]], in_heap: set[int], scores: np.ndarray, points: np.ndarray
+) -> bool:
     """Offer (score, point) pairs to the bounded min-heap; True if any entered."""
     modified = False
     # Only scores above the current minimum can enter (the minimum never decreases).

@@ -78,8 +78,9 @@ class KnobGrid:
         found = np.concatenate(steps) if steps else np.empty(0, np.int64)
         return np.unique(found[found >= 0])
 
-    def random_walk(self, rows: np.ndarray, rng: np.random.Generator,
-                    max_tries: int = 100) -> np.ndarray:
+    def random_walk(
+        self, rows: np.ndarray, rng: np.random.Generator, max_tries: int = 100
+    ) -> np.ndarray:
         """AutoTVM's ``random_walk``: each row moves to a row differing in one random knob.
 
         Redraws (knob, value) until the value differs and the point exists in the table, as
@@ -135,9 +136,15 @@ class TuningSpace:
             not given (hidden features of only the configurations a tuner asks about).
     """
 
-    def __init__(self, space: pd.DataFrame, layer: Any, target: Any,
-                 compiled: pd.DataFrame | None = None, *,
-                 compiler: tuple[Any, Any, str] | None = None) -> None:
+    def __init__(
+        self,
+        space: pd.DataFrame,
+        layer: Any,
+        target: Any,
+        compiled: pd.DataFrame | None = None,
+        *,
+        compiler: tuple[Any, Any, str] | None = None,
+    ) -> None:
         space = space.sort_values("config_id", kind="stable").reset_index(drop=True)
         if space["config_id"].duplicated().any():
             raise ValueError("space has duplicate config_id")
@@ -151,8 +158,9 @@ class TuningSpace:
         self.config_names = FEATURE_SETS["config"].columns(table)
         self.config_x = table[self.config_names].to_numpy(np.float32)
         self.hidden_names = [c for c in table.columns if c.startswith("h_")]
-        self._hidden = table[self.hidden_names].to_numpy(np.float32) if compiled is not None \
-            else None
+        self._hidden = (
+            table[self.hidden_names].to_numpy(np.float32) if compiled is not None else None
+        )
         self.compile_ok: np.ndarray | None = None
         if compiled is not None and "compile_status" in compiled.columns:
             status = compiled.set_index("config_id")["compile_status"].astype(str)
@@ -188,8 +196,11 @@ class TuningSpace:
             return self._hidden[rows]
         if self._compiler is None:
             raise ValueError("this space has no hidden features (no compiled table)")
-        return np.stack([self._compile_hidden(int(r)) for r in rows]) if len(rows) else \
-            np.empty((0, len(self.hidden_names)), np.float32)
+        return (
+            np.stack([self._compile_hidden(int(r)) for r in rows])
+            if len(rows)
+            else np.empty((0, len(self.hidden_names)), np.float32)
+        )
 
     def full_x(self, rows: np.ndarray) -> np.ndarray:
         """``config+hidden`` features (model A) of ``rows``."""
@@ -210,6 +221,10 @@ class TuningSpace:
             knobs = self._configs[int(self.config_ids[row])]
             hidden = compile_conv2d(workload, target, template, knobs).hidden
             self._hidden_cache[row] = np.array(
-                [category_code(v) if isinstance(v, str) else float(v)
-                 for v in (hidden[n[2:]] for n in self.hidden_names)], np.float32)
+                [
+                    category_code(v) if isinstance(v, str) else float(v)
+                    for v in (hidden[n[2:]] for n in self.hidden_names)
+                ],
+                np.float32,
+            )
         return self._hidden_cache[row]

@@ -26,12 +26,24 @@ _COST_OF_FAILURE = 1e9  # AutoTVM's recorded cost of a failed measurement
 
 def trial_columns(knob_names: list[str]) -> list[str]:
     """Columns of a trial log, in order."""
-    return ["trial", "batch", "config_id", *knob_names, "status", "error_no", "error_kind",
-            "latency_us", "best_latency_us", *PREDICTION_COLUMNS, "tuner_wall_s"]
+    return [
+        "trial",
+        "batch",
+        "config_id",
+        *knob_names,
+        "status",
+        "error_no",
+        "error_kind",
+        "latency_us",
+        "best_latency_us",
+        *PREDICTION_COLUMNS,
+        "tuner_wall_s",
+    ]
 
 
-def run_tuning(tuner: Tuner, measurer: Measurer, budget: int,
-               seed: int | None = None) -> pd.DataFrame:
+def run_tuning(
+    tuner: Tuner, measurer: Measurer, budget: int, seed: int | None = None
+) -> pd.DataFrame:
     """Run ``tuner`` for ``budget`` measurements (fewer if the space is smaller).
 
     Args:
@@ -66,8 +78,9 @@ def run_tuning(tuner: Tuner, measurer: Measurer, budget: int,
         start = time.perf_counter()
         tuner.observe(results)
         wall = (propose_s + time.perf_counter() - start) / len(ids)
-        parts.append(pd.concat([results, predictions], axis=1).assign(
-            batch=batch, tuner_wall_s=wall))
+        parts.append(
+            pd.concat([results, predictions], axis=1).assign(batch=batch, tuner_wall_s=wall)
+        )
         seen.update(ids)
         done += len(ids)
         batch += 1
@@ -92,8 +105,11 @@ def _trial_table(tuner: Tuner, parts: list[pd.DataFrame]) -> pd.DataFrame:
         log[name] = tuner.space.knobs[name].to_numpy(np.int64)[rows]
     log["trial"] = np.arange(len(log), dtype=np.int64)
     log["batch"] = log["batch"].astype(np.int64)
-    valid_lat = np.where(log["status"].astype(str).to_numpy() == "valid",
-                         log["latency_us"].to_numpy(np.float64, na_value=np.nan), np.nan)
+    valid_lat = np.where(
+        log["status"].astype(str).to_numpy() == "valid",
+        log["latency_us"].to_numpy(np.float64, na_value=np.nan),
+        np.nan,
+    )
     log["best_latency_us"] = pd.Series(valid_lat).cummin().ffill().to_numpy()
     return log[columns]
 
@@ -111,9 +127,16 @@ def _entity(knobs: Any) -> list:
     return entity
 
 
-def export_autotvm_jsonl(trials: pd.DataFrame, path: str | Path, *, space: pd.DataFrame,
-                         workload: Any, target: Any, template: str,
-                         timestamp: float | None = None) -> int:
+def export_autotvm_jsonl(
+    trials: pd.DataFrame,
+    path: str | Path,
+    *,
+    space: pd.DataFrame,
+    workload: Any,
+    target: Any,
+    template: str,
+    timestamp: float | None = None,
+) -> int:
     """Write a trial log as AutoTVM JSON lines (log version 0.2), one line per trial.
 
     ``autotvm.record.load_from_file`` reads them: ``input`` is (target string, task name, task
@@ -132,17 +155,29 @@ def export_autotvm_jsonl(trials: pd.DataFrame, path: str | Path, *, space: pd.Da
     Returns:
         number of lines written.
     """
-    knobs = dict(zip(space["config_id"].to_numpy(np.int64).tolist(),
-                     space["knobs_json"].astype(str).tolist(), strict=True))
+    knobs = dict(
+        zip(
+            space["config_id"].to_numpy(np.int64).tolist(),
+            space["knobs_json"].astype(str).tolist(),
+            strict=True,
+        )
+    )
     target_str = f"ext_dev -keys=vta,cpu -device=vta -model={target.model_string}"
     task = "conv2d_packed.vta" if template == "autotvm" else f"conv2d_{template}.vta"
     b, blk = target.batch, target.block
-    args = [["TENSOR", [workload.n // b, workload.ic // blk, workload.h, workload.w, b, blk],
-             "int8"],
-            ["TENSOR", [workload.oc // blk, workload.ic // blk, workload.kernel,
-                        workload.kernel, blk, blk], "int8"],
-            [workload.stride, workload.stride], [workload.pad] * 4, [1, 1],
-            f"NCHW{b}n{blk}c", "int32"]
+    args = [
+        ["TENSOR", [workload.n // b, workload.ic // blk, workload.h, workload.w, b, blk], "int8"],
+        [
+            "TENSOR",
+            [workload.oc // blk, workload.ic // blk, workload.kernel, workload.kernel, blk, blk],
+            "int8",
+        ],
+        [workload.stride, workload.stride],
+        [workload.pad] * 4,
+        [1, 1],
+        f"NCHW{b}n{blk}c",
+        "int32",
+    ]
     start = time.time() if timestamp is None else float(timestamp)
     lines = []
     for i, row in enumerate(trials.itertuples(index=False)):
@@ -150,8 +185,11 @@ def export_autotvm_jsonl(trials: pd.DataFrame, path: str | Path, *, space: pd.Da
         cost = float(row.latency_us) * 1e-6 if ok else _COST_OF_FAILURE
         record = {
             "input": [target_str, task, args, {}],
-            "config": {"index": int(row.config_id), "code_hash": None,
-                       "entity": _entity(json.loads(knobs[int(row.config_id)]))},
+            "config": {
+                "index": int(row.config_id),
+                "code_hash": None,
+                "entity": _entity(json.loads(knobs[int(row.config_id)])),
+            },
             "result": [[cost], int(row.error_no), cost if ok else 0.0, start + i],
             "version": AUTOTVM_LOG_VERSION,
             "tvm_version": "0.16.0",

@@ -68,15 +68,55 @@ from .isa import (
 __all__ = ["COUNTER_NAMES", "NUM_PARAMS", "run"]
 
 COUNTER_NAMES = (
-    "inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes", "uop_load_nbytes",
-    "out_store_nbytes", "gemm_counter", "reset_counter", "alu_counter",
-    "insn_count", "load_insns", "compute_insns", "store_insns", "fetch_bytes",
-    "load_busy", "load_stall", "compute_busy", "compute_stall", "store_busy", "store_stall",
-    "fetch_busy", "fetch_stall", "dram_busy", "pad_cycles")
-(C_INP_NBYTES, C_WGT_NBYTES, C_ACC_NBYTES, C_UOP_NBYTES, C_OUT_NBYTES, C_GEMM, C_RESET, C_ALU,
- C_INSNS, C_LOAD_INSNS, C_COMPUTE_INSNS, C_STORE_INSNS, C_FETCH_BYTES,
- C_LOAD_BUSY, C_LOAD_STALL, C_COMPUTE_BUSY, C_COMPUTE_STALL, C_STORE_BUSY, C_STORE_STALL,
- C_FETCH_BUSY, C_FETCH_STALL, C_DRAM_BUSY, C_PAD_CYCLES) = range(len(COUNTER_NAMES))
+    "inp_load_nbytes",
+    "wgt_load_nbytes",
+    "acc_load_nbytes",
+    "uop_load_nbytes",
+    "out_store_nbytes",
+    "gemm_counter",
+    "reset_counter",
+    "alu_counter",
+    "insn_count",
+    "load_insns",
+    "compute_insns",
+    "store_insns",
+    "fetch_bytes",
+    "load_busy",
+    "load_stall",
+    "compute_busy",
+    "compute_stall",
+    "store_busy",
+    "store_stall",
+    "fetch_busy",
+    "fetch_stall",
+    "dram_busy",
+    "pad_cycles",
+)
+(
+    C_INP_NBYTES,
+    C_WGT_NBYTES,
+    C_ACC_NBYTES,
+    C_UOP_NBYTES,
+    C_OUT_NBYTES,
+    C_GEMM,
+    C_RESET,
+    C_ALU,
+    C_INSNS,
+    C_LOAD_INSNS,
+    C_COMPUTE_INSNS,
+    C_STORE_INSNS,
+    C_FETCH_BYTES,
+    C_LOAD_BUSY,
+    C_LOAD_STALL,
+    C_COMPUTE_BUSY,
+    C_COMPUTE_STALL,
+    C_STORE_BUSY,
+    C_STORE_STALL,
+    C_FETCH_BUSY,
+    C_FETCH_STALL,
+    C_DRAM_BUSY,
+    C_PAD_CYCLES,
+) = range(len(COUNTER_NAMES))
 
 # A flag column is F_POP_PREV/F_PUSH_PREV + flag, flag 0 = prev, 1 = next.
 assert F_POP_NEXT == F_POP_PREV + 1 and F_PUSH_NEXT == F_PUSH_PREV + 1
@@ -98,8 +138,16 @@ K_HAZARDS, K_OVERRUNS, K_OOB = 0, 1, 2  # checks reported beside the counters
 S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
 # The kernel's parameter vector (one array keeps the per-call dispatch cheap); the last three
 # blocks hold one entry per memory id.
-(P_CMD_DEPTH, P_DEP_DEPTH, P_LATENCY, P_OVERHEAD, P_RMW, P_BUS_BYTES, P_INSN_BYTES,
- P_MAX_CYCLES) = range(8)
+(
+    P_CMD_DEPTH,
+    P_DEP_DEPTH,
+    P_LATENCY,
+    P_OVERHEAD,
+    P_RMW,
+    P_BUS_BYTES,
+    P_INSN_BYTES,
+    P_MAX_CYCLES,
+) = range(8)
 P_DEPTHS, P_ELEM_BYTES, P_DRAM_ELEMS = 8, 13, 18
 NUM_PARAMS = 23
 # Uop-window statistics: max dst, max src, max wgt, GEMM hazard, ALU hazard.
@@ -132,9 +180,9 @@ def run(fields, uops, params):
     latency, overhead, rmw = params[P_LATENCY], params[P_OVERHEAD], params[P_RMW]
     bus_bytes, insn_bytes = params[P_BUS_BYTES], params[P_INSN_BYTES]
     max_cycles = params[P_MAX_CYCLES]
-    depths = params[P_DEPTHS:P_DEPTHS + 5]  # by memory id
-    elem_bytes = params[P_ELEM_BYTES:P_ELEM_BYTES + 5]
-    dram_elems = params[P_DRAM_ELEMS:P_DRAM_ELEMS + 5]
+    depths = params[P_DEPTHS : P_DEPTHS + 5]  # by memory id
+    elem_bytes = params[P_ELEM_BYTES : P_ELEM_BYTES + 5]
+    dram_elems = params[P_DRAM_ELEMS : P_DRAM_ELEMS + 5]
     n = fields.shape[0]
     counters = np.zeros(len(COUNTER_NAMES), np.int64)
     checks = np.zeros(3, np.int64)
@@ -205,8 +253,11 @@ def run(fields, uops, params):
         """The cache row of uop SRAM ``[bgn, end)``, (re)computed if stale."""
         slot = bgn & (CACHE_SLOTS - 1)
         generation = state[S_GENERATION]
-        if (cache_key[slot, 0] == bgn and cache_key[slot, 1] == end
-                and cache_key[slot, 2] == generation + 1):
+        if (
+            cache_key[slot, 0] == bgn
+            and cache_key[slot, 1] == end
+            and cache_key[slot, 2] == generation + 1
+        ):
             return slot
         best_dst, best_src, best_wgt = 0, 0, 0
         for k in range(bgn, end):
@@ -229,18 +280,22 @@ def run(fields, uops, params):
         passes = io * ii
         reset = fields[i, F_RESET] != 0
         counters[C_GEMM if is_gemm and not reset else C_RESET if is_gemm else C_ALU] += (
-            passes * count)
+            passes * count
+        )
         if count == 0 or passes == 0:
             return 0
         slot = window_stats(bgn, end)
-        dst_reach = _reach(cache_val[slot, W_DST], fields[i, F_DST_OUT], fields[i, F_DST_IN],
-                           io, ii)
-        src_reach = _reach(cache_val[slot, W_SRC], fields[i, F_SRC_OUT], fields[i, F_SRC_IN],
-                           io, ii)
+        dst_reach = _reach(
+            cache_val[slot, W_DST], fields[i, F_DST_OUT], fields[i, F_DST_IN], io, ii
+        )
+        src_reach = _reach(
+            cache_val[slot, W_SRC], fields[i, F_SRC_OUT], fields[i, F_SRC_IN], io, ii
+        )
         overrun = end > uop_depth or dst_reach >= acc_depth
         if is_gemm:
-            wgt_reach = _reach(cache_val[slot, W_WGT], fields[i, F_WGT_OUT],
-                               fields[i, F_WGT_IN], io, ii)
+            wgt_reach = _reach(
+                cache_val[slot, W_WGT], fields[i, F_WGT_OUT], fields[i, F_WGT_IN], io, ii
+            )
             overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
             checks[K_HAZARDS] += not reset and cache_val[slot, W_GEMM_HAZARD] != 0
         else:
@@ -268,8 +323,15 @@ def run(fields, uops, params):
         """A 2-D LOAD (INP with padding, WGT, ACC) or STORE (mem = MEM_OUT) from ``t``."""
         x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
         sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
-        counter = (C_INP_NBYTES if mem == MEM_INP else C_WGT_NBYTES if mem == MEM_WGT
-                   else C_ACC_NBYTES if mem == MEM_ACC else C_OUT_NBYTES)
+        counter = (
+            C_INP_NBYTES
+            if mem == MEM_INP
+            else C_WGT_NBYTES
+            if mem == MEM_WGT
+            else C_ACC_NBYTES
+            if mem == MEM_ACC
+            else C_OUT_NBYTES
+        )
         counters[counter] += x * y * elem_bytes[mem]
         y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # only the INP load honours padding
         if mem == MEM_INP:

@@ -24,8 +24,7 @@ from .runtime import COMPUTE_STAGE, LOAD_STAGE, STORE_STAGE, RuntimeCheckError, 
 from .target import Target
 from .workload import Conv2D
 
-__all__ = ["CompiledConv", "compile_conv2d", "CompileError", "RuntimeCheckError",
-           "HIDDEN_FEATURES"]
+__all__ = ["CompiledConv", "compile_conv2d", "CompileError", "RuntimeCheckError", "HIDDEN_FEATURES"]
 
 
 @dataclass
@@ -47,14 +46,50 @@ class CompiledConv:
 
 # Hidden-feature names, in a stable order (documented in docs/vta-model.md).
 HIDDEN_FEATURES: tuple[str, ...] = (
-    "tile_b", "tile_h", "tile_w", "tile_ci", "tile_co", "threads", "threads_h", "threads_co",
-    "weight_resident", "fold_rule", "gemm_fold_outer", "gemm_fold_inner", "gemm_iter_out",
-    "gemm_iter_in", "gemm_uops", "reset_uops", "alu_uops", "n_tiles_h", "n_tiles_w",
-    "n_tiles_co", "n_chunks_ci", "n_steps", "inp_util", "wgt_util", "acc_util",
-    "uop_kernels", "uop_dram_uops", "uop_cache_resets", "uop_util", "n_insn", "n_load_inp",
-    "n_load_wgt", "n_load_uop", "n_gemm", "n_alu", "n_store", "n_noop", "dram_inp_bytes",
-    "dram_wgt_bytes", "dram_uop_bytes", "dram_out_bytes", "dram_insn_bytes",
-    "inp_reload_factor", "wgt_reload_factor",
+    "tile_b",
+    "tile_h",
+    "tile_w",
+    "tile_ci",
+    "tile_co",
+    "threads",
+    "threads_h",
+    "threads_co",
+    "weight_resident",
+    "fold_rule",
+    "gemm_fold_outer",
+    "gemm_fold_inner",
+    "gemm_iter_out",
+    "gemm_iter_in",
+    "gemm_uops",
+    "reset_uops",
+    "alu_uops",
+    "n_tiles_h",
+    "n_tiles_w",
+    "n_tiles_co",
+    "n_chunks_ci",
+    "n_steps",
+    "inp_util",
+    "wgt_util",
+    "acc_util",
+    "uop_kernels",
+    "uop_dram_uops",
+    "uop_cache_resets",
+    "uop_util",
+    "n_insn",
+    "n_load_inp",
+    "n_load_wgt",
+    "n_load_uop",
+    "n_gemm",
+    "n_alu",
+    "n_store",
+    "n_noop",
+    "dram_inp_bytes",
+    "dram_wgt_bytes",
+    "dram_uop_bytes",
+    "dram_out_bytes",
+    "dram_insn_bytes",
+    "inp_reload_factor",
+    "wgt_reload_factor",
 )
 _STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
 
@@ -68,7 +103,8 @@ def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
     uops = np.array([base], dtype=np.int64)
     for loop in loops:
         step = np.arange(loop.extent, dtype=np.int64)[:, None] * np.array(
-            [loop.dst, loop.src, loop.wgt], dtype=np.int64)
+            [loop.dst, loop.src, loop.wgt], dtype=np.int64
+        )
         uops = (uops[:, None, :] + step[None, :, :]).reshape(-1, 3)
     return uops
 
@@ -76,8 +112,10 @@ def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
 def _iters(folded: list[Loop]) -> tuple[tuple[int, int], tuple[int, ...]]:
     """``(iter_out, iter_in)`` and the six factors (dst/src/wgt × out/in) of folded loops."""
     outer, inner = (folded + [Loop("none", 1, 0, 0, 0)] * 2)[:2]
-    return ((outer.extent, inner.extent),
-            (outer.dst, inner.dst, outer.src, inner.src, outer.wgt, inner.wgt))
+    return (
+        (outer.extent, inner.extent),
+        (outer.dst, inner.dst, outer.src, inner.src, outer.wgt, inner.wgt),
+    )
 
 
 class _Emitter:
@@ -110,8 +148,15 @@ class _Emitter:
         return 0 if self.plan.weight_resident else t * self.plan.wgt_tile
 
     # ---- DMA ---------------------------------------------------------------------------
-    def _dma(self, opcode: int, mem: int, dims: list[tuple[int, int, int]], sram: int,
-             dram: int, what: str) -> None:
+    def _dma(
+        self,
+        opcode: int,
+        mem: int,
+        dims: list[tuple[int, int, int]],
+        sram: int,
+        dram: int,
+        what: str,
+    ) -> None:
         """Emit a region as 2-D DMAs. ``dims``: (extent, dram stride, sram stride), outer first.
 
         Unit dimensions are dropped and contiguous neighbours folded (as TVM's
@@ -129,16 +174,27 @@ class _Emitter:
         x = folded.pop()
         y = folded.pop() if folded and folded[-1][2] == x[0] else (1, x[0], x[0])
         if folded and self.plan.tvm_dma:
-            raise CompileError("dma_pattern", f"{what} region needs {len(folded) + 2} DMA "
-                                              "dimensions; inject_dma_intrin supports 2")
+            raise CompileError(
+                "dma_pattern",
+                f"{what} region needs {len(folded) + 2} DMA "
+                "dimensions; inject_dma_intrin supports 2",
+            )
         for index in np.ndindex(*[d[0] for d in folded]):
             d_off = sum(i * d[1] for i, d in zip(index, folded, strict=True))
             s_off = sum(i * d[2] for i, d in zip(index, folded, strict=True))
-            self.rt.mem(opcode, mem, sram_base=sram + s_off, dram_base=dram + d_off,
-                        y_size=y[0], x_size=x[0], x_stride=y[1])
+            self.rt.mem(
+                opcode,
+                mem,
+                sram_base=sram + s_off,
+                dram_base=dram + d_off,
+                y_size=y[0],
+                x_size=x[0],
+                x_stride=y[1],
+            )
 
-    def load_input(self, t: int, b: int, ci0: int, nci: int, h0: int, nh: int, w0: int,
-                   nw: int) -> None:
+    def load_input(
+        self, t: int, b: int, ci0: int, nci: int, h0: int, nh: int, w0: int, nw: int
+    ) -> None:
         wl = self.wl
         rows = self._window(h0, nh, wl.h)
         cols = self._window(w0, nw, wl.w)
@@ -148,16 +204,32 @@ class _Emitter:
         dram = ((b * self.ic_b + ci0) * wl.h + r0) * wl.w + c0
         sram = self.inp_base(t)
         if wl.pad == 0:
-            self._dma(isa.OP_LOAD, isa.MEM_INP, [(nci, plane, h_in * w_in), (nr, wl.w, w_in),
-                                                 (nc, 1, 1)], sram, dram, "input")
+            self._dma(
+                isa.OP_LOAD,
+                isa.MEM_INP,
+                [(nci, plane, h_in * w_in), (nr, wl.w, w_in), (nc, 1, 1)],
+                sram,
+                dram,
+                "input",
+            )
             return
         if self.plan.tvm_dma and nci > 1:
-            raise CompileError("dma_pattern", "padded input load over several channel blocks;"
-                                              " padding is only supported in (h, w) layout")
+            raise CompileError(
+                "dma_pattern",
+                "padded input load over several channel blocks;"
+                " padding is only supported in (h, w) layout",
+            )
         for ci in range(nci):
-            self.rt.mem(isa.OP_LOAD, isa.MEM_INP, sram_base=sram + ci * h_in * w_in,
-                        dram_base=dram + ci * plane, y_size=nr, x_size=nc, x_stride=wl.w,
-                        pads=(ypad0, ypad1, xpad0, xpad1))
+            self.rt.mem(
+                isa.OP_LOAD,
+                isa.MEM_INP,
+                sram_base=sram + ci * h_in * w_in,
+                dram_base=dram + ci * plane,
+                y_size=nr,
+                x_size=nc,
+                x_stride=wl.w,
+                pads=(ypad0, ypad1, xpad0, xpad1),
+            )
 
     def _window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
         """Input rows (or columns) read by outputs [o0, o0+n): (start, count, pad lo, pad hi)."""
@@ -174,23 +246,41 @@ class _Emitter:
         return start, stop - start, start - lo, hi - stop
 
     def load_weights(self, t: int, co0: int, nco: int, ci0: int, nci: int) -> None:
-        kk = self.wl.kernel ** 2
+        kk = self.wl.kernel**2
         dram = (co0 * self.ic_b + ci0) * kk
-        self._dma(isa.OP_LOAD, isa.MEM_WGT, [(nco, self.ic_b * kk, nci * kk), (nci * kk, 1, 1)],
-                  self.wgt_base(t), dram, "weight")
+        self._dma(
+            isa.OP_LOAD,
+            isa.MEM_WGT,
+            [(nco, self.ic_b * kk, nci * kk), (nci * kk, 1, 1)],
+            self.wgt_base(t),
+            dram,
+            "weight",
+        )
 
-    def store(self, t: int, b: int, co0: int, nb: int, nco: int, h0: int, nh: int, w0: int,
-              nw: int) -> None:
+    def store(
+        self, t: int, b: int, co0: int, nb: int, nco: int, h0: int, nh: int, w0: int, nw: int
+    ) -> None:
         wl = self.wl
         plane = wl.oh * wl.ow
         dram = ((b * self.oc_b + co0) * wl.oh + h0) * wl.ow + w0
-        self._dma(isa.OP_STORE, isa.MEM_OUT,
-                  [(nb, self.oc_b * plane, nco * nh * nw), (nco, plane, nh * nw), (nh, wl.ow, nw),
-                   (nw, 1, 1)], self.acc_base(t), dram, "output")
+        self._dma(
+            isa.OP_STORE,
+            isa.MEM_OUT,
+            [
+                (nb, self.oc_b * plane, nco * nh * nw),
+                (nco, plane, nh * nw),
+                (nh, wl.ow, nw),
+                (nw, 1, 1),
+            ],
+            self.acc_base(t),
+            dram,
+            "output",
+        )
 
     # ---- compute -----------------------------------------------------------------------
-    def gemm_loops(self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int,
-                   co0: int, ci0: int) -> tuple[list[Loop], tuple[int, int, int]]:
+    def gemm_loops(
+        self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int, ci0: int
+    ) -> tuple[list[Loop], tuple[int, int, int]]:
         s, k = self.wl.stride, self.wl.kernel
         h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
         if self.plan.weight_resident:
@@ -209,8 +299,9 @@ class _Emitter:
         base = (self.acc_base(t) + bi * nco * nh * nw, self.inp_base(t), self.wgt_base(t) + wgt0)
         return [loops[name] for name in self.plan.gemm_order], base
 
-    def gemm(self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int,
-             ci0: int) -> None:
+    def gemm(
+        self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int, ci0: int
+    ) -> None:
         # The nest depends on the tile shape only; with resident weights the kernel's weight
         # base moves with the channel offsets, which makes it a different kernel.
         shape = (t, bi, nco, nh, nw, nci)
@@ -224,7 +315,7 @@ class _Emitter:
             self._gemm_memo[shape] = entry
         shape_id, offsets, base, iters, factors = entry
         if self.plan.weight_resident:
-            base = (base[0], base[1], base[2] + (co0 * self.ic_b + ci0) * self.wl.kernel ** 2)
+            base = (base[0], base[1], base[2] + (co0 * self.ic_b + ci0) * self.wl.kernel**2)
         self.rt.gemm(("gemm", shape_id, base), partial(np.add, offsets, base), iters, factors)
 
     def _acc_kernel(self, kind: str, t: int, nb: int, nco: int, nh: int, nw: int):
@@ -232,8 +323,12 @@ class _Emitter:
         memo = (kind, t, nb, nco, nh, nw)
         entry = self._acc_memo.get(memo)
         if entry is None:
-            loops = [Loop("b", nb, nco * nh * nw, nco * nh * nw),
-                     Loop("co", nco, nh * nw, nh * nw), Loop("h", nh, nw, nw), Loop("w", nw, 1, 1)]
+            loops = [
+                Loop("b", nb, nco * nh * nw, nco * nh * nw),
+                Loop("co", nco, nh * nw, nh * nw),
+                Loop("h", nh, nw, nw),
+                Loop("w", nw, 1, 1),
+            ]
             folded, unrolled = fold_loops(loops, self.plan.fold_rule)
             # ALU uops read src = dst; a reset GEMM's uops read INP[0] and WGT[0].
             base = (self.acc_base(t), self.acc_base(t) if kind == "alu" else 0, 0)
@@ -244,8 +339,13 @@ class _Emitter:
             size = 1
             for loop in unrolled:
                 size *= loop.extent
-            entry = ((kind, len(self._acc_memo)), partial(_kernel, unrolled, base), iters,
-                     factors, size)
+            entry = (
+                (kind, len(self._acc_memo)),
+                partial(_kernel, unrolled, base),
+                iters,
+                factors,
+                size,
+            )
             self._acc_memo[memo] = entry
         return entry
 
@@ -320,9 +420,17 @@ class _Emitter:
         """
         p, wl, rt = self.plan, self.wl, self.rt
         window = self._window
-        signature = tuple((t, nh, nw, window(h0, nh, wl.h)[1:], window(w0, nw, wl.w)[1:],
-                           co0 if p.weight_resident else -1)
-                          for t, _b, co0, h0, w0, nh, nw in tiles)
+        signature = tuple(
+            (
+                t,
+                nh,
+                nw,
+                window(h0, nh, wl.h)[1:],
+                window(w0, nw, wl.w)[1:],
+                co0 if p.weight_resident else -1,
+            )
+            for t, _b, co0, h0, w0, nh, nw in tiles
+        )
         state = rt.state()
         template = self._templates.get(signature)
         if template is not None and template[0] == state:
@@ -354,8 +462,14 @@ class _Emitter:
         kinds[is_mem & (memory == isa.MEM_OUT)] = 3
         kinds[tags < 0] = 0
         origins = [self._dram_origin(b, co0, h0, w0) for _t, b, co0, h0, w0, _nh, _nw in tiles]
-        self._templates[signature] = (state, rows, np.where(tags < 0, self.plan.threads, tags),
-                                      kinds, origins, rt.state())
+        self._templates[signature] = (
+            state,
+            rows,
+            np.where(tags < 0, self.plan.threads, tags),
+            kinds,
+            origins,
+            rt.state(),
+        )
 
     def flush_replays(self) -> None:
         """Append the deferred run of identical steps: the template tiled, DRAM bases shifted."""
@@ -371,7 +485,7 @@ class _Emitter:
         """DRAM element offsets a tile's input, weight and output regions are relative to."""
         wl, s = self.wl, self.wl.stride
         inp = (b * self.ic_b * wl.h + h0 * s) * wl.w + w0 * s
-        wgt = co0 * self.ic_b * wl.kernel ** 2
+        wgt = co0 * self.ic_b * wl.kernel**2
         out = ((b * self.oc_b + co0) * wl.oh + h0) * wl.ow + w0
         return inp, wgt, out
 
@@ -389,8 +503,9 @@ class _Emitter:
             tiles = []
             for t, b, ct, ht, wt in group:
                 h0, w0, co0 = ht * p.th, wt * p.tw, ct * p.tco
-                tiles.append((t, b * p.tb, co0, h0, w0, min(p.th, wl.oh - h0),
-                              min(p.tw, wl.ow - w0)))
+                tiles.append(
+                    (t, b * p.tb, co0, h0, w0, min(p.th, wl.oh - h0), min(p.tw, wl.ow - w0))
+                )
             if self.replay_steps:
                 self._step_with_replay(tiles)
             else:
@@ -410,12 +525,24 @@ def _hidden_from_plan(plan: ConvPlan, hidden: dict) -> None:
     t = plan.target
     use = plan.buffer_use()
     hidden.update(
-        tile_b=plan.tb, tile_h=plan.th, tile_w=plan.tw, tile_ci=plan.tci, tile_co=plan.tco,
-        threads=plan.threads, threads_h=plan.threads_h, threads_co=plan.threads_co,
-        weight_resident=int(plan.weight_resident), fold_rule=plan.fold_rule,
-        n_tiles_h=plan.n_h, n_tiles_w=plan.n_w, n_tiles_co=plan.n_co, n_chunks_ci=plan.n_ci,
-        inp_util=use["inp"] / t.inp_depth, wgt_util=use["wgt"] / t.wgt_depth,
-        acc_util=use["acc"] / t.acc_depth)
+        tile_b=plan.tb,
+        tile_h=plan.th,
+        tile_w=plan.tw,
+        tile_ci=plan.tci,
+        tile_co=plan.tco,
+        threads=plan.threads,
+        threads_h=plan.threads_h,
+        threads_co=plan.threads_co,
+        weight_resident=int(plan.weight_resident),
+        fold_rule=plan.fold_rule,
+        n_tiles_h=plan.n_h,
+        n_tiles_w=plan.n_w,
+        n_tiles_co=plan.n_co,
+        n_chunks_ci=plan.n_ci,
+        inp_util=use["inp"] / t.inp_depth,
+        wgt_util=use["wgt"] / t.wgt_depth,
+        acc_util=use["acc"] / t.acc_depth,
+    )
 
 
 def _hidden_from_program(em: _Emitter, program: Program, n_steps: int, hidden: dict) -> None:
@@ -437,30 +564,41 @@ def _hidden_from_program(em: _Emitter, program: Program, n_steps: int, hidden: d
     inp_bytes = nbytes(isa.MEM_INP, t.inp_elem_bytes)
     wgt_bytes = nbytes(isa.MEM_WGT, t.wgt_elem_bytes)
     compulsory_inp = wl.n // t.batch * (wl.ic // t.block) * wl.h * wl.w * t.inp_elem_bytes
-    compulsory_wgt = (wl.oc // t.block) * (wl.ic // t.block) * wl.kernel ** 2 * t.wgt_elem_bytes
+    compulsory_wgt = (wl.oc // t.block) * (wl.ic // t.block) * wl.kernel**2 * t.wgt_elem_bytes
     hidden.update(
         gemm_fold_outer=folded[0].name if folded else "none",
         gemm_fold_inner=folded[1].name if len(folded) > 1 else "none",
-        gemm_iter_out=iter_out, gemm_iter_in=iter_in, gemm_uops=gemm_uops,
-        reset_uops=em.reset_uops, alu_uops=em.alu_uops, n_steps=n_steps,
-        uop_kernels=em.rt.kernel_count, uop_dram_uops=em.rt.uop_dram_size,
+        gemm_iter_out=iter_out,
+        gemm_iter_in=iter_in,
+        gemm_uops=gemm_uops,
+        reset_uops=em.reset_uops,
+        alu_uops=em.alu_uops,
+        n_steps=n_steps,
+        uop_kernels=em.rt.kernel_count,
+        uop_dram_uops=em.rt.uop_dram_size,
         uop_cache_resets=em.rt.uop_cache_resets,
         uop_util=min(em.rt.uop_dram_size, t.uop_depth) / t.uop_depth,
-        n_insn=len(f), n_load_inp=int(np.count_nonzero(is_load & (mem == isa.MEM_INP) & ~noop)),
+        n_insn=len(f),
+        n_load_inp=int(np.count_nonzero(is_load & (mem == isa.MEM_INP) & ~noop)),
         n_load_wgt=int(np.count_nonzero(is_load & (mem == isa.MEM_WGT) & ~noop)),
         n_load_uop=int(np.count_nonzero(is_load & (mem == isa.MEM_UOP) & ~noop)),
         n_gemm=int(np.count_nonzero(op == isa.OP_GEMM)),
         n_alu=int(np.count_nonzero(op == isa.OP_ALU)),
-        n_store=int(np.count_nonzero(is_store & ~noop)), n_noop=int(np.count_nonzero(noop)),
-        dram_inp_bytes=inp_bytes, dram_wgt_bytes=wgt_bytes,
+        n_store=int(np.count_nonzero(is_store & ~noop)),
+        n_noop=int(np.count_nonzero(noop)),
+        dram_inp_bytes=inp_bytes,
+        dram_wgt_bytes=wgt_bytes,
         dram_uop_bytes=nbytes(isa.MEM_UOP, t.uop_elem_bytes),
         dram_out_bytes=nbytes(isa.MEM_OUT, t.out_elem_bytes, isa.OP_STORE),
         dram_insn_bytes=len(f) * isa.layout_for(t).insn_bits // 8,
-        inp_reload_factor=inp_bytes / compulsory_inp, wgt_reload_factor=wgt_bytes / compulsory_wgt)
+        inp_reload_factor=inp_bytes / compulsory_inp,
+        wgt_reload_factor=wgt_bytes / compulsory_wgt,
+    )
 
 
-def compile_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict, *,
-                   replay: bool = True) -> CompiledConv:
+def compile_conv2d(
+    workload: Conv2D, target: Target, template: str, knobs: dict, *, replay: bool = True
+) -> CompiledConv:
     """Compile one configuration; never raises for a configuration the space contains.
 
     Args:
@@ -493,7 +631,7 @@ def compile_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict,
     wl = workload
     dram = {
         isa.MEM_INP: wl.n // target.batch * (wl.ic // target.block) * wl.h * wl.w,
-        isa.MEM_WGT: (wl.oc // target.block) * (wl.ic // target.block) * wl.kernel ** 2,
+        isa.MEM_WGT: (wl.oc // target.block) * (wl.ic // target.block) * wl.kernel**2,
         isa.MEM_OUT: wl.n // target.batch * (wl.oc // target.block) * wl.oh * wl.ow,
         isa.MEM_UOP: len(uops),
         isa.MEM_ACC: 0,
@@ -511,5 +649,7 @@ def _check_uop_depth(plan: ConvPlan, emitter: _Emitter) -> None:
     for loop in unrolled:
         size *= loop.extent
     if size > plan.target.uop_depth:
-        raise CompileError("uop_depth", f"GEMM uop kernel of {size} uops exceeds the uop "
-                                        f"buffer ({plan.target.uop_depth})")
+        raise CompileError(
+            "uop_depth",
+            f"GEMM uop kernel of {size} uops exceeds the uop buffer ({plan.target.uop_depth})",
+        )

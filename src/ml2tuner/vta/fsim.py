@@ -26,10 +26,22 @@ from .target import Target
 
 __all__ = ["FunctionalResult", "run_functional", "run_program"]
 
-COUNTER_NAMES = ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes", "uop_load_nbytes",
-                 "out_store_nbytes", "gemm_counter", "reset_counter", "alu_counter")
-_LOAD_COUNTER = {isa.MEM_INP: "inp_load_nbytes", isa.MEM_WGT: "wgt_load_nbytes",
-                 isa.MEM_ACC: "acc_load_nbytes", isa.MEM_UOP: "uop_load_nbytes"}
+COUNTER_NAMES = (
+    "inp_load_nbytes",
+    "wgt_load_nbytes",
+    "acc_load_nbytes",
+    "uop_load_nbytes",
+    "out_store_nbytes",
+    "gemm_counter",
+    "reset_counter",
+    "alu_counter",
+)
+_LOAD_COUNTER = {
+    isa.MEM_INP: "inp_load_nbytes",
+    isa.MEM_WGT: "wgt_load_nbytes",
+    isa.MEM_ACC: "acc_load_nbytes",
+    isa.MEM_UOP: "uop_load_nbytes",
+}
 _GROUPED_MIN_OPS_PER_WEIGHT = 128  # below this, one batched matmul beats a loop over weights
 _MATMUL_CHUNK = 16384  # ops per batched matmul (bounds the gathered weight copy)
 
@@ -57,9 +69,16 @@ class FunctionalResult:
     counters: dict[str, int]
 
 
-def run_functional(target: Target, fields: np.ndarray, uops: np.ndarray, *, inp: np.ndarray,
-                   wgt: np.ndarray, out_elems: int,
-                   acc: np.ndarray | None = None) -> FunctionalResult:
+def run_functional(
+    target: Target,
+    fields: np.ndarray,
+    uops: np.ndarray,
+    *,
+    inp: np.ndarray,
+    wgt: np.ndarray,
+    out_elems: int,
+    acc: np.ndarray | None = None,
+) -> FunctionalResult:
     """Execute the decoded stream in program order on real data.
 
     Args:
@@ -90,8 +109,9 @@ def run_functional(target: Target, fields: np.ndarray, uops: np.ndarray, *, inp:
     return machine.result()
 
 
-def run_program(program: Program, *, inp: np.ndarray, wgt: np.ndarray,
-                acc: np.ndarray | None = None) -> FunctionalResult:
+def run_program(
+    program: Program, *, inp: np.ndarray, wgt: np.ndarray, acc: np.ndarray | None = None
+) -> FunctionalResult:
     """Run what the hardware sees of ``program`` (its decoded words) on the given DRAM regions.
 
     The OUT and UOP region sizes come from ``program.dram_elems``; the data regions must match
@@ -109,8 +129,9 @@ def run_program(program: Program, *, inp: np.ndarray, wgt: np.ndarray,
             raise ValueError(f"{name}: {have} elements given, program expects {sizes[mem]}")
     n_uop = sizes.get(isa.MEM_UOP, len(uops))
     uops = np.concatenate([uops[:n_uop], np.zeros((max(0, n_uop - len(uops)), 3), np.int64)])
-    return run_functional(program.target, fields, uops, inp=inp, wgt=wgt, acc=acc,
-                          out_elems=sizes.get(isa.MEM_OUT, 0))
+    return run_functional(
+        program.target, fields, uops, inp=inp, wgt=wgt, acc=acc, out_elems=sizes.get(isa.MEM_OUT, 0)
+    )
 
 
 def _region(array: np.ndarray | None, shape: tuple[int, int], dtype: type, name: str) -> np.ndarray:
@@ -138,8 +159,9 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, starts, np.append(starts[1:], len(keys))
 
 
-def _visible_writers(dst: np.ndarray, order: np.ndarray, n_uop: int, window: int,
-                     query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _visible_writers(
+    dst: np.ndarray, order: np.ndarray, n_uop: int, window: int, query: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each op ``k`` reading address ``query[k]``: the op whose write it sees, and hazards.
 
     Returns ``(writer, missed)``: ``writer[k]`` is the latest op ``m < k`` with
@@ -225,8 +247,15 @@ def _alu_apply(opcode: int, a: np.ndarray, b: np.ndarray, log_acc_width: int) ->
 class _Machine:
     """SRAMs, DRAM regions and statistics of one run."""
 
-    def __init__(self, target: Target, uops: np.ndarray, inp: np.ndarray, wgt: np.ndarray,
-                 acc: np.ndarray | None, out_elems: int) -> None:
+    def __init__(
+        self,
+        target: Target,
+        uops: np.ndarray,
+        inp: np.ndarray,
+        wgt: np.ndarray,
+        acc: np.ndarray | None,
+        out_elems: int,
+    ) -> None:
         if (target.log_inp_width, target.log_wgt_width, target.log_acc_width) != (3, 3, 5):
             raise ValueError(f"{target.name}: the functional simulator supports i8w8a32 only")
         self.t = target
@@ -245,14 +274,24 @@ class _Machine:
             isa.MEM_UOP: np.zeros((target.uop_depth, 3), np.int64),
         }
         self.out_sram = np.zeros((target.acc_depth, b, blk), np.int8)
-        self.elem_bytes = {isa.MEM_INP: target.inp_elem_bytes, isa.MEM_WGT: target.wgt_elem_bytes,
-                           isa.MEM_ACC: target.acc_elem_bytes, isa.MEM_UOP: target.uop_elem_bytes}
+        self.elem_bytes = {
+            isa.MEM_INP: target.inp_elem_bytes,
+            isa.MEM_WGT: target.wgt_elem_bytes,
+            isa.MEM_ACC: target.acc_elem_bytes,
+            isa.MEM_UOP: target.uop_elem_bytes,
+        }
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.hazards = self.sram_overruns = self.dram_oob = 0
 
     def result(self) -> FunctionalResult:
-        return FunctionalResult(self.out_dram, self.sram[isa.MEM_ACC].copy(), self.hazards,
-                                self.sram_overruns, self.dram_oob, dict(self.counters))
+        return FunctionalResult(
+            self.out_dram,
+            self.sram[isa.MEM_ACC].copy(),
+            self.hazards,
+            self.sram_overruns,
+            self.dram_oob,
+            dict(self.counters),
+        )
 
     def _sram_index(self, raw: np.ndarray, depth: int) -> np.ndarray:
         self.sram_overruns += int(np.count_nonzero(raw >= depth))
@@ -271,7 +310,9 @@ class _Machine:
         self.counters[_LOAD_COUNTER[mem]] += x_size * y_size * self.elem_bytes[mem]
         y_pad0, y_pad1, x_pad0, x_pad1 = (
             (f[isa.F_Y_PAD0], f[isa.F_Y_PAD1], f[isa.F_X_PAD0], f[isa.F_X_PAD1])
-            if mem == isa.MEM_INP else (0, 0, 0, 0))  # only INP loads honour padding
+            if mem == isa.MEM_INP
+            else (0, 0, 0, 0)
+        )  # only INP loads honour padding
         rows = np.arange(y_pad0 + y_size + y_pad1)[:, None] - y_pad0
         cols = np.arange(x_pad0 + x_size + x_pad1)[None, :] - x_pad0
         data = (rows >= 0) & (rows < y_size) & (cols >= 0) & (cols < x_size)
@@ -285,7 +326,7 @@ class _Machine:
         values[valid] = region[src[valid]]
         index = self._sram_index(f[isa.F_SRAM_BASE] + np.arange(len(src)), len(sram))
         if len(index) > len(sram):  # the index wrapped onto itself: later writes win
-            index, values = index[-len(sram):], values[-len(sram):]
+            index, values = index[-len(sram) :], values[-len(sram) :]
         sram[index] = values
 
     def store(self, f: list[int]) -> None:
@@ -294,8 +335,11 @@ class _Machine:
         if x_size == 0 or y_size == 0:
             return
         self.counters["out_store_nbytes"] += x_size * y_size * self.t.out_elem_bytes
-        dst = (f[isa.F_DRAM_BASE] + np.arange(y_size)[:, None] * f[isa.F_X_STRIDE]
-               + np.arange(x_size)[None, :]).ravel()
+        dst = (
+            f[isa.F_DRAM_BASE]
+            + np.arange(y_size)[:, None] * f[isa.F_X_STRIDE]
+            + np.arange(x_size)[None, :]
+        ).ravel()
         index = self._sram_index(f[isa.F_SRAM_BASE] + np.arange(len(dst)), len(self.out_sram))
         inside = dst < len(self.out_dram)
         self.dram_oob += int(np.count_nonzero(~inside))
@@ -342,16 +386,24 @@ class _Machine:
         if len(starts) * _GROUPED_MIN_OPS_PER_WEIGHT <= n:  # few weights: one matmul each
             for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
                 ops = order[lo:hi]
-                out[ops] = (x[ops].reshape(-1, blk) @ wgt[w[ops[0]]].T.astype(np.float32)
-                            ).reshape(-1, b, blk)
+                out[ops] = (x[ops].reshape(-1, blk) @ wgt[w[ops[0]]].T.astype(np.float32)).reshape(
+                    -1, b, blk
+                )
         else:
             for lo in range(0, n, _MATMUL_CHUNK):
                 sl = slice(lo, lo + _MATMUL_CHUNK)
                 out[sl] = np.matmul(x[sl], wgt[w[sl]].astype(np.float32).transpose(0, 2, 1))
         return out.astype(np.int64)
 
-    def _dst_writers(self, d: np.ndarray, order: np.ndarray, starts: np.ndarray, n_uop: int,
-                     kernel_dst: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def _dst_writers(
+        self,
+        d: np.ndarray,
+        order: np.ndarray,
+        starts: np.ndarray,
+        n_uop: int,
+        kernel_dst: np.ndarray,
+        window: int,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Visible writer of each op's dst read; ``missed`` is None when no read missed one."""
         if not _repeats_in_window(kernel_dst, window):
             return _predecessors(order, starts), None
@@ -377,8 +429,9 @@ class _Machine:
         w = self._sram_index(w, len(self.sram[isa.MEM_WGT]))
         order, starts, ends = _groups(d)
         last = order[ends - 1]
-        writer, missed = self._dst_writers(d, order, starts, n_uop, kernel_dst,
-                                           self.t.rmw_distance - 1)
+        writer, missed = self._dst_writers(
+            d, order, starts, n_uop, kernel_dst, self.t.rmw_distance - 1
+        )
         if f[isa.F_RESET]:
             # ACC ends at 0; OUT gets the last op's sum of what it read (0 once a reset of the
             # same address has committed, the old value before) and its product.
@@ -434,15 +487,22 @@ class _Machine:
         for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             ops = by_level[lo:hi]
             a = self._read(acc, written, d[ops], dst_writer[ops])
-            b = (np.int64(f[isa.F_IMM]) if use_imm
-                 else self._read(acc, written, s[ops], src_writer[ops]))
+            b = (
+                np.int64(f[isa.F_IMM])
+                if use_imm
+                else self._read(acc, written, s[ops], src_writer[ops])
+            )
             result[ops] = _alu_apply(f[isa.F_ALU_OP], a, b, t.log_acc_width)
             written[ops] = 0 if f[isa.F_RESET] else result[ops]
         self._commit(d[last], written[last], result[last])
 
     @staticmethod
-    def _read(acc: np.ndarray, written: np.ndarray, address: np.ndarray,
-              writer: np.ndarray) -> np.ndarray:
+    def _read(
+        acc: np.ndarray, written: np.ndarray, address: np.ndarray, writer: np.ndarray
+    ) -> np.ndarray:
         """What ops read at ``address``: their visible writer's value, else the ACC SRAM."""
-        return np.where((writer >= 0)[:, None, None], written[np.maximum(writer, 0)],
-                        acc[address].astype(np.int64))
+        return np.where(
+            (writer >= 0)[:, None, None],
+            written[np.maximum(writer, 0)],
+            acc[address].astype(np.int64),
+        )

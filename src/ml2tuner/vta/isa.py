@@ -27,28 +27,82 @@ from .target import Target
 OP_LOAD, OP_STORE, OP_GEMM, OP_FINISH, OP_ALU = 0, 1, 2, 3, 4
 MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT = 0, 1, 2, 3, 4
 ALU_MIN, ALU_MAX, ALU_ADD, ALU_SHR, ALU_MUL = 0, 1, 2, 3, 4
-OPCODE_NAMES = {OP_LOAD: "LOAD", OP_STORE: "STORE", OP_GEMM: "GEMM", OP_FINISH: "FINISH",
-                OP_ALU: "ALU"}
+OPCODE_NAMES = {
+    OP_LOAD: "LOAD",
+    OP_STORE: "STORE",
+    OP_GEMM: "GEMM",
+    OP_FINISH: "FINISH",
+    OP_ALU: "ALU",
+}
 MEM_NAMES = {MEM_UOP: "uop", MEM_WGT: "wgt", MEM_INP: "inp", MEM_ACC: "acc", MEM_OUT: "out"}
 LOOP_ITER_WIDTH = 14  # VTA_LOOP_ITER_WIDTH
 MEM_SRAM_WIDTH, MEM_DRAM_WIDTH, MEM_SIZE_WIDTH, MEM_STRIDE_WIDTH, MEM_PAD_WIDTH = 16, 32, 16, 16, 4
 ALU_IMM_WIDTH = 16
 
 # Column indices of the decoded field array.
-(F_OPCODE, F_POP_PREV, F_POP_NEXT, F_PUSH_PREV, F_PUSH_NEXT,
- F_MEM_TYPE, F_SRAM_BASE, F_DRAM_BASE, F_Y_SIZE, F_X_SIZE, F_X_STRIDE,
- F_Y_PAD0, F_Y_PAD1, F_X_PAD0, F_X_PAD1,
- F_RESET, F_UOP_BGN, F_UOP_END, F_ITER_OUT, F_ITER_IN,
- F_DST_OUT, F_DST_IN, F_SRC_OUT, F_SRC_IN, F_WGT_OUT, F_WGT_IN,
- F_ALU_OP, F_USE_IMM, F_IMM) = range(29)
+(
+    F_OPCODE,
+    F_POP_PREV,
+    F_POP_NEXT,
+    F_PUSH_PREV,
+    F_PUSH_NEXT,
+    F_MEM_TYPE,
+    F_SRAM_BASE,
+    F_DRAM_BASE,
+    F_Y_SIZE,
+    F_X_SIZE,
+    F_X_STRIDE,
+    F_Y_PAD0,
+    F_Y_PAD1,
+    F_X_PAD0,
+    F_X_PAD1,
+    F_RESET,
+    F_UOP_BGN,
+    F_UOP_END,
+    F_ITER_OUT,
+    F_ITER_IN,
+    F_DST_OUT,
+    F_DST_IN,
+    F_SRC_OUT,
+    F_SRC_IN,
+    F_WGT_OUT,
+    F_WGT_IN,
+    F_ALU_OP,
+    F_USE_IMM,
+    F_IMM,
+) = range(29)
 NUM_FIELDS = 29
 FIELD_NAMES = (
-    "opcode", "pop_prev", "pop_next", "push_prev", "push_next",
-    "memory_type", "sram_base", "dram_base", "y_size", "x_size", "x_stride",
-    "y_pad_0", "y_pad_1", "x_pad_0", "x_pad_1",
-    "reset", "uop_bgn", "uop_end", "iter_out", "iter_in",
-    "dst_factor_out", "dst_factor_in", "src_factor_out", "src_factor_in",
-    "wgt_factor_out", "wgt_factor_in", "alu_opcode", "use_imm", "imm")
+    "opcode",
+    "pop_prev",
+    "pop_next",
+    "push_prev",
+    "push_next",
+    "memory_type",
+    "sram_base",
+    "dram_base",
+    "y_size",
+    "x_size",
+    "x_stride",
+    "y_pad_0",
+    "y_pad_1",
+    "x_pad_0",
+    "x_pad_1",
+    "reset",
+    "uop_bgn",
+    "uop_end",
+    "iter_out",
+    "iter_in",
+    "dst_factor_out",
+    "dst_factor_in",
+    "src_factor_out",
+    "src_factor_in",
+    "wgt_factor_out",
+    "wgt_factor_in",
+    "alu_opcode",
+    "use_imm",
+    "imm",
+)
 SIGNED_FIELDS = frozenset({F_IMM})
 
 # Uop columns.
@@ -84,18 +138,36 @@ class Layout:
 @cache
 def layout_for(target: Target) -> Layout:
     """Field layouts of ``target`` (widths derived from its buffer depths, as hw_spec.h does)."""
-    u, a, i, w = (target.log_uop_depth, target.log_acc_depth, target.log_inp_depth,
-                  target.log_wgt_depth)
+    u, a, i, w = (
+        target.log_uop_depth,
+        target.log_acc_depth,
+        target.log_inp_depth,
+        target.log_wgt_depth,
+    )
     header = ((F_OPCODE, 3), (F_POP_PREV, 1), (F_POP_NEXT, 1), (F_PUSH_PREV, 1), (F_PUSH_NEXT, 1))
     mem = header + (
-        (F_MEM_TYPE, 3), (F_SRAM_BASE, MEM_SRAM_WIDTH), (F_DRAM_BASE, MEM_DRAM_WIDTH),
-        (F_Y_SIZE, MEM_SIZE_WIDTH), (F_X_SIZE, MEM_SIZE_WIDTH), (F_X_STRIDE, MEM_STRIDE_WIDTH),
-        (F_Y_PAD0, MEM_PAD_WIDTH), (F_Y_PAD1, MEM_PAD_WIDTH), (F_X_PAD0, MEM_PAD_WIDTH),
-        (F_X_PAD1, MEM_PAD_WIDTH))
+        (F_MEM_TYPE, 3),
+        (F_SRAM_BASE, MEM_SRAM_WIDTH),
+        (F_DRAM_BASE, MEM_DRAM_WIDTH),
+        (F_Y_SIZE, MEM_SIZE_WIDTH),
+        (F_X_SIZE, MEM_SIZE_WIDTH),
+        (F_X_STRIDE, MEM_STRIDE_WIDTH),
+        (F_Y_PAD0, MEM_PAD_WIDTH),
+        (F_Y_PAD1, MEM_PAD_WIDTH),
+        (F_X_PAD0, MEM_PAD_WIDTH),
+        (F_X_PAD1, MEM_PAD_WIDTH),
+    )
     loop = header + (
-        (F_RESET, 1), (F_UOP_BGN, u), (F_UOP_END, u + 1),
-        (F_ITER_OUT, LOOP_ITER_WIDTH), (F_ITER_IN, LOOP_ITER_WIDTH),
-        (F_DST_OUT, a), (F_DST_IN, a), (F_SRC_OUT, i), (F_SRC_IN, i))
+        (F_RESET, 1),
+        (F_UOP_BGN, u),
+        (F_UOP_END, u + 1),
+        (F_ITER_OUT, LOOP_ITER_WIDTH),
+        (F_ITER_IN, LOOP_ITER_WIDTH),
+        (F_DST_OUT, a),
+        (F_DST_IN, a),
+        (F_SRC_OUT, i),
+        (F_SRC_IN, i),
+    )
     gemm = loop + ((F_WGT_OUT, w), (F_WGT_IN, w))
     alu = loop + ((F_ALU_OP, 3), (F_USE_IMM, 1), (F_IMM, ALU_IMM_WIDTH))
     need = max(sum(width for _, width in fam) for fam in (mem, gemm, alu))
@@ -262,19 +334,25 @@ class Program:
 def describe(fields_row: np.ndarray) -> str:
     """One instruction as readable text (for debugging and docs)."""
     op = int(fields_row[F_OPCODE])
-    flags = "".join(c if fields_row[col] else "-" for c, col in
-                    (("p", F_POP_PREV), ("P", F_POP_NEXT), ("u", F_PUSH_PREV), ("U", F_PUSH_NEXT)))
+    flags = "".join(
+        c if fields_row[col] else "-"
+        for c, col in (("p", F_POP_PREV), ("P", F_POP_NEXT), ("u", F_PUSH_PREV), ("U", F_PUSH_NEXT))
+    )
     name = OPCODE_NAMES.get(op, f"OP{op}")
     if op in (OP_LOAD, OP_STORE):
         f = fields_row
-        return (f"{name:6s} {flags} {MEM_NAMES.get(int(f[F_MEM_TYPE]), '?')} sram={f[F_SRAM_BASE]}"
-                f" dram={f[F_DRAM_BASE]} y={f[F_Y_SIZE]} x={f[F_X_SIZE]} stride={f[F_X_STRIDE]}"
-                f" pad=({f[F_Y_PAD0]},{f[F_Y_PAD1]},{f[F_X_PAD0]},{f[F_X_PAD1]})")
+        return (
+            f"{name:6s} {flags} {MEM_NAMES.get(int(f[F_MEM_TYPE]), '?')} sram={f[F_SRAM_BASE]}"
+            f" dram={f[F_DRAM_BASE]} y={f[F_Y_SIZE]} x={f[F_X_SIZE]} stride={f[F_X_STRIDE]}"
+            f" pad=({f[F_Y_PAD0]},{f[F_Y_PAD1]},{f[F_X_PAD0]},{f[F_X_PAD1]})"
+        )
     if op in (OP_GEMM, OP_ALU):
         f = fields_row
-        text = (f"{name:6s} {flags} reset={f[F_RESET]} uop=[{f[F_UOP_BGN]},{f[F_UOP_END]})"
-                f" iter={f[F_ITER_OUT]}x{f[F_ITER_IN]} dst=({f[F_DST_OUT]},{f[F_DST_IN]})"
-                f" src=({f[F_SRC_OUT]},{f[F_SRC_IN]})")
+        text = (
+            f"{name:6s} {flags} reset={f[F_RESET]} uop=[{f[F_UOP_BGN]},{f[F_UOP_END]})"
+            f" iter={f[F_ITER_OUT]}x{f[F_ITER_IN]} dst=({f[F_DST_OUT]},{f[F_DST_IN]})"
+            f" src=({f[F_SRC_OUT]},{f[F_SRC_IN]})"
+        )
         if op == OP_GEMM:
             return text + f" wgt=({f[F_WGT_OUT]},{f[F_WGT_IN]})"
         return text + f" alu={f[F_ALU_OP]} imm={f[F_IMM] if f[F_USE_IMM] else '-'}"

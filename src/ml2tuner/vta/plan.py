@@ -121,14 +121,21 @@ class ConvPlan:
     def wgt_tile(self) -> int:
         k = self.workload.kernel
         if self.weight_resident:
-            return (self.workload.oc // self.target.block) * (
-                self.workload.ic // self.target.block) * k * k
+            return (
+                (self.workload.oc // self.target.block)
+                * (self.workload.ic // self.target.block)
+                * k
+                * k
+            )
         return self.tco * self.tci * k * k
 
     def buffer_use(self) -> dict[str, int]:
         """Elements each SRAM holds at once (per-thread tiles times threads)."""
-        return {"inp": self.inp_tile * self.threads, "acc": self.acc_tile * self.threads,
-                "wgt": self.wgt_tile * (1 if self.weight_resident else self.threads)}
+        return {
+            "inp": self.inp_tile * self.threads,
+            "acc": self.acc_tile * self.threads,
+            "wgt": self.wgt_tile * (1 if self.weight_resident else self.threads),
+        }
 
 
 def _divisors_desc(n: int) -> list[int]:
@@ -140,9 +147,11 @@ def _check_capacity(plan: ConvPlan) -> None:
     depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
     for name, used in plan.buffer_use().items():
         if used > depth[name]:
-            raise CompileError("buffer_capacity",
-                               f"{name} buffer: {used} elements needed with {plan.threads} "
-                               f"thread(s), {depth[name]} available")
+            raise CompileError(
+                "buffer_capacity",
+                f"{name} buffer: {used} elements needed with {plan.threads} "
+                f"thread(s), {depth[name]} available",
+            )
 
 
 def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
@@ -154,8 +163,24 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     resident = oc_b * ic_b * k * k <= target.wgt_depth
 
     def candidate(tco: int, tci: int) -> ConvPlan:
-        return ConvPlan("nestc", wl, target, 1, th, tw, tci, tco, threads, 1, resident,
-                        "largest", ("ci", "kh", "kw", "co", "h", "w"), False, False, True)
+        return ConvPlan(
+            "nestc",
+            wl,
+            target,
+            1,
+            th,
+            tw,
+            tci,
+            tco,
+            threads,
+            1,
+            resident,
+            "largest",
+            ("ci", "kh", "kw", "co", "h", "w"),
+            False,
+            False,
+            True,
+        )
 
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
     # chunk that fits the input (and weight) buffers: fewer reloads of inputs and partial sums.
@@ -175,8 +200,24 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     tb, th, tw = knobs["tile_b"][1], knobs["tile_h"][1], knobs["tile_w"][1]
     tci, tco = knobs["tile_ci"][1], knobs["tile_co"][1]
     oc_threads, h_threads = knobs["oc_nthread"], knobs["h_nthread"]
-    plan = ConvPlan("autotvm", wl, target, tb, th, tw, tci, tco, h_threads, oc_threads, False,
-                    "outermost", ("ci", "w", "kw", "kh", "co", "h"), True, True, False)
+    plan = ConvPlan(
+        "autotvm",
+        wl,
+        target,
+        tb,
+        th,
+        tw,
+        tci,
+        tco,
+        h_threads,
+        oc_threads,
+        False,
+        "outermost",
+        ("ci", "w", "kw", "kh", "co", "h"),
+        True,
+        True,
+        False,
+    )
     # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard: the last
     # round of tiles runs on fewer threads (steps() skips the missing ones).
     _check_capacity(plan)

@@ -107,8 +107,9 @@ class StreamBuilder:
 
     def commit_pending_pop(self, stage: int) -> None:
         if self._pending_prev[stage] or self._pending_next[stage]:
-            self._noop(stage, pop_prev=self._pending_prev[stage],
-                       pop_next=self._pending_next[stage])
+            self._noop(
+                stage, pop_prev=self._pending_prev[stage], pop_next=self._pending_next[stage]
+            )
             self._pending_prev[stage] = self._pending_next[stage] = 0
 
     def dep_pop(self, src: int, dst: int) -> None:
@@ -129,29 +130,63 @@ class StreamBuilder:
                 return
         self._noop(src, push_next=int(src < dst), push_prev=int(src > dst))
 
-    def mem(self, opcode: int, memory_type: int, *, sram_base: int, dram_base: int, y_size: int,
-            x_size: int, x_stride: int, pads: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
+    def mem(
+        self,
+        opcode: int,
+        memory_type: int,
+        *,
+        sram_base: int,
+        dram_base: int,
+        y_size: int,
+        x_size: int,
+        x_stride: int,
+        pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    ) -> None:
         # Column order of isa: opcode, 4 flags, memory_type, sram, dram, y, x, stride, 4 pads.
-        self._append([opcode, 0, 0, 0, 0, memory_type, sram_base, dram_base, y_size, x_size,
-                      x_stride, *pads] + [0] * (isa.NUM_FIELDS - 15))
+        self._append(
+            [opcode, 0, 0, 0, 0, memory_type, sram_base, dram_base, y_size, x_size, x_stride, *pads]
+            + [0] * (isa.NUM_FIELDS - 15)
+        )
 
-    def _loop_insn(self, opcode: int, key: object, make_uops: Callable[[], np.ndarray],
-                   iters: tuple[int, int], factors: tuple[int, ...], reset: int,
-                   alu: tuple[int, int, int]) -> None:
+    def _loop_insn(
+        self,
+        opcode: int,
+        key: object,
+        make_uops: Callable[[], np.ndarray],
+        iters: tuple[int, int],
+        factors: tuple[int, ...],
+        reset: int,
+        alu: tuple[int, int, int],
+    ) -> None:
         begin, size = self._use_kernel(key, make_uops)
         # Columns 15..28 of isa: reset, uop_bgn, uop_end, iter_out, iter_in, six factors, alu.
         self._append([opcode] + [0] * 14 + [reset, begin, begin + size, *iters, *factors, *alu])
 
-    def gemm(self, key: object, make_uops: Callable[[], np.ndarray], iters: tuple[int, int],
-             factors: tuple[int, int, int, int, int, int], *, reset: bool = False) -> None:
+    def gemm(
+        self,
+        key: object,
+        make_uops: Callable[[], np.ndarray],
+        iters: tuple[int, int],
+        factors: tuple[int, int, int, int, int, int],
+        *,
+        reset: bool = False,
+    ) -> None:
         """A GEMM over the uop kernel ``key`` (``make_uops`` builds it on first use)."""
         self._loop_insn(isa.OP_GEMM, key, make_uops, iters, factors, int(reset), (0, 0, 0))
 
-    def alu(self, key: object, make_uops: Callable[[], np.ndarray], iters: tuple[int, int],
-            factors: tuple[int, int, int, int], alu_opcode: int, imm: int) -> None:
+    def alu(
+        self,
+        key: object,
+        make_uops: Callable[[], np.ndarray],
+        iters: tuple[int, int],
+        factors: tuple[int, int, int, int],
+        alu_opcode: int,
+        imm: int,
+    ) -> None:
         """An ALU op with an immediate over the uop kernel ``key``."""
-        self._loop_insn(isa.OP_ALU, key, make_uops, iters, (*factors, 0, 0), 0,
-                        (alu_opcode, 1, imm))
+        self._loop_insn(
+            isa.OP_ALU, key, make_uops, iters, (*factors, 0, 0), 0, (alu_opcode, 1, imm)
+        )
 
     # ---- micro-op kernels --------------------------------------------------------------
     def _use_kernel(self, key: object, make_uops: Callable[[], np.ndarray]) -> tuple[int, int]:
@@ -174,8 +209,15 @@ class StreamBuilder:
             self.uop_cache_resets += 1
         self.uop_version += 1
         begin = self._uop_top
-        self.mem(isa.OP_LOAD, isa.MEM_UOP, sram_base=begin, dram_base=kernel.dram_offset,
-                 y_size=1, x_size=size, x_stride=size)
+        self.mem(
+            isa.OP_LOAD,
+            isa.MEM_UOP,
+            sram_base=begin,
+            dram_base=kernel.dram_offset,
+            y_size=1,
+            x_size=size,
+            x_stride=size,
+        )
         self._resident[key] = begin
         self._uop_top += size
         return begin, size
@@ -183,15 +225,18 @@ class StreamBuilder:
     def _check_kernel(self, uops: np.ndarray) -> None:
         if len(uops) > self.target.uop_depth:
             raise RuntimeCheckError(
-                "uop_buffer", f"uop kernel of {len(uops)} uops exceeds the uop buffer "
-                              f"({self.target.uop_depth})")
+                "uop_buffer",
+                f"uop kernel of {len(uops)} uops exceeds the uop buffer ({self.target.uop_depth})",
+            )
         if self.verify_dep:
             dst = uops[:, isa.U_DST]
             for distance in range(1, self.target.rmw_distance):
                 if np.any(dst[distance:] == dst[:-distance]):
                     raise RuntimeCheckError(
-                        "verify_dep", f"uop kernel repeats an accumulator destination within "
-                                      f"{self.target.rmw_distance} consecutive uops (VerifyDep)")
+                        "verify_dep",
+                        f"uop kernel repeats an accumulator destination within "
+                        f"{self.target.rmw_distance} consecutive uops (VerifyDep)",
+                    )
 
     # ---- the end -----------------------------------------------------------------------
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
@@ -203,16 +248,18 @@ class StreamBuilder:
         self.commit_pending_pop(COMPUTE_STAGE)  # FINISH may not pop
         self._append([isa.OP_FINISH] + [0] * (isa.NUM_FIELDS - 1))
         self._flush()
-        fields = (np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0])
-        uops = (np.vstack(self._uop_chunks) if self._uop_chunks
-                else np.zeros((0, 3), dtype=np.int64))
+        fields = np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
+        uops = np.vstack(self._uop_chunks) if self._uop_chunks else np.zeros((0, 3), dtype=np.int64)
         return fields, uops
 
     # ---- replay of repeated tile steps ---------------------------------------------------
     def _flush(self) -> None:
         if self._rows:
-            flat = np.fromiter(chain.from_iterable(self._rows), dtype=np.int64,
-                               count=len(self._rows) * isa.NUM_FIELDS)
+            flat = np.fromiter(
+                chain.from_iterable(self._rows),
+                dtype=np.int64,
+                count=len(self._rows) * isa.NUM_FIELDS,
+            )
             self._blocks.append(flat.reshape(-1, isa.NUM_FIELDS))
             self._rows, self._tags = [], []
             self._last = self._blocks[-1][-1]
@@ -220,10 +267,17 @@ class StreamBuilder:
     def state(self) -> tuple:
         """Everything that decides how the next calls turn into rows."""
         last = self._last
-        last_key = None if last is None else (stage_of(last), int(last[_FLAG_PUSH_PREV]),
-                                              int(last[_FLAG_PUSH_NEXT]))
-        return (tuple(self._pending_prev.values()), tuple(self._pending_next.values()),
-                last_key, self.uop_version)
+        last_key = (
+            None
+            if last is None
+            else (stage_of(last), int(last[_FLAG_PUSH_PREV]), int(last[_FLAG_PUSH_NEXT]))
+        )
+        return (
+            tuple(self._pending_prev.values()),
+            tuple(self._pending_next.values()),
+            last_key,
+            self.uop_version,
+        )
 
     def mark(self) -> None:
         """Start recording: rows emitted from here on can be read back with :meth:`since_mark`."""
@@ -231,8 +285,9 @@ class StreamBuilder:
 
     def since_mark(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows and their thread tags emitted since :meth:`mark` (a copy)."""
-        flat = np.fromiter(chain.from_iterable(self._rows), dtype=np.int64,
-                           count=len(self._rows) * isa.NUM_FIELDS)
+        flat = np.fromiter(
+            chain.from_iterable(self._rows), dtype=np.int64, count=len(self._rows) * isa.NUM_FIELDS
+        )
         return flat.reshape(-1, isa.NUM_FIELDS), np.array(self._tags, dtype=np.int64)
 
     def replay(self, rows: np.ndarray, end_state: tuple) -> None:
@@ -245,8 +300,7 @@ class StreamBuilder:
         self._blocks.append(rows)
         self._last = rows[-1]
         prev, nxt = end_state[0], end_state[1]
-        for stage, p, n in zip((LOAD_STAGE, COMPUTE_STAGE, STORE_STAGE), prev, nxt,
-                               strict=True):
+        for stage, p, n in zip((LOAD_STAGE, COMPUTE_STAGE, STORE_STAGE), prev, nxt, strict=True):
             self._pending_prev[stage], self._pending_next[stage] = p, n
 
     @property

@@ -110,8 +110,10 @@ def _target_params(target: Target) -> np.ndarray:
     k = _sim_numba
     params = np.zeros(k.NUM_PARAMS, dtype=np.int64)
     params[k.P_CMD_DEPTH], params[k.P_DEP_DEPTH] = target.cmd_queue_depth, target.dep_queue_depth
-    params[k.P_LATENCY], params[k.P_OVERHEAD] = (target.dram_latency_cycles,
-                                                 target.insn_overhead_cycles)
+    params[k.P_LATENCY], params[k.P_OVERHEAD] = (
+        target.dram_latency_cycles,
+        target.insn_overhead_cycles,
+    )
     params[k.P_RMW], params[k.P_BUS_BYTES] = target.rmw_distance, target.bus_bytes
     params[k.P_INSN_BYTES] = layout_for(target).insn_bits // 8
     for mem in MEMORIES:
@@ -122,18 +124,28 @@ def _target_params(target: Target) -> np.ndarray:
 
 
 def _depths(target: Target) -> dict[int, int]:
-    return {MEM_UOP: target.uop_depth, MEM_WGT: target.wgt_depth, MEM_INP: target.inp_depth,
-            MEM_ACC: target.acc_depth, MEM_OUT: target.out_depth}
+    return {
+        MEM_UOP: target.uop_depth,
+        MEM_WGT: target.wgt_depth,
+        MEM_INP: target.inp_depth,
+        MEM_ACC: target.acc_depth,
+        MEM_OUT: target.out_depth,
+    }
 
 
 def _elem_bytes(target: Target) -> dict[int, int]:
-    return {MEM_UOP: target.uop_elem_bytes, MEM_WGT: target.wgt_elem_bytes,
-            MEM_INP: target.inp_elem_bytes, MEM_ACC: target.acc_elem_bytes,
-            MEM_OUT: target.out_elem_bytes}
+    return {
+        MEM_UOP: target.uop_elem_bytes,
+        MEM_WGT: target.wgt_elem_bytes,
+        MEM_INP: target.inp_elem_bytes,
+        MEM_ACC: target.acc_elem_bytes,
+        MEM_OUT: target.out_elem_bytes,
+    }
 
 
-def simulate(target: Target, fields, uops, dram_elems: dict[int, int], *,
-             max_cycles: int | None = None) -> SimResult:
+def simulate(
+    target: Target, fields, uops, dram_elems: dict[int, int], *, max_cycles: int | None = None
+) -> SimResult:
     """Simulate a decoded stream with the compiled kernel.
 
     Args:
@@ -151,18 +163,28 @@ def simulate(target: Target, fields, uops, dram_elems: dict[int, int], *,
     out = _sim_numba.run(fields, uops, params)
     cycles, finished, deadlock, timed_out, hazards, overruns, oob, counters = out
     counts = dict(zip(COUNTER_NAMES, counters.tolist(), strict=True))
-    return SimResult(int(cycles), bool(finished), bool(deadlock), bool(timed_out), int(hazards),
-                     int(overruns), int(oob), counts)
+    return SimResult(
+        int(cycles),
+        bool(finished),
+        bool(deadlock),
+        bool(timed_out),
+        int(hazards),
+        int(overruns),
+        int(oob),
+        counts,
+    )
 
 
-def simulate_reference(target: Target, fields, uops, dram_elems: dict[int, int], *,
-                       max_cycles: int | None = None) -> SimResult:
+def simulate_reference(
+    target: Target, fields, uops, dram_elems: dict[int, int], *, max_cycles: int | None = None
+) -> SimResult:
     """Simulate a decoded stream in plain Python (same arguments and result as :func:`simulate`)."""
     fields, uops, max_cycles = _prepare(target, fields, uops, max_cycles)
     return _Reference(target, fields, uops, dram_elems, max_cycles).run()
 
 
 # ---- the reference implementation -------------------------------------------------------
+
 
 class _Bus:
     """The shared DRAM bus: requests hold it for their beats, in the order they are made."""
@@ -219,8 +241,14 @@ def _route(opcode: int, mem_type: int) -> str:
 class _Reference:
     """One run of the timing model, step by step as ``docs/timing-model.md`` states it."""
 
-    def __init__(self, target: Target, fields: np.ndarray, uops: np.ndarray,
-                 dram_elems: dict[int, int], max_cycles: int) -> None:
+    def __init__(
+        self,
+        target: Target,
+        fields: np.ndarray,
+        uops: np.ndarray,
+        dram_elems: dict[int, int],
+        max_cycles: int,
+    ) -> None:
         self.target, self.fields, self.uops = target, fields, uops
         self.max_cycles = max_cycles
         self.dram_elems = {mem: int(dram_elems.get(mem, 0)) for mem in MEMORIES}
@@ -230,12 +258,18 @@ class _Reference:
         self.bus = _Bus(target.bus_bytes, target.dram_latency_cycles, self.counters)
         self.uop_sram = np.zeros((target.uop_depth, 3), dtype=np.int64)
         self.route = [_route(int(op), int(mem)) for op, mem in fields[:, [F_OPCODE, F_MEM_TYPE]]]
-        queue = {name: [i for i, r in enumerate(self.route) if r == name]
-                 for name in ("load", "compute", "store")}
+        queue = {
+            name: [i for i, r in enumerate(self.route) if r == name]
+            for name in ("load", "compute", "store")
+        }
         self.modules = {  # in tie-break order
             "load": _Module("load", queue["load"], {F_POP_NEXT: "c2l"}, {F_PUSH_NEXT: "l2c"}),
-            "compute": _Module("compute", queue["compute"], {F_POP_PREV: "l2c", F_POP_NEXT: "s2c"},
-                               {F_PUSH_PREV: "c2l", F_PUSH_NEXT: "c2s"}),
+            "compute": _Module(
+                "compute",
+                queue["compute"],
+                {F_POP_PREV: "l2c", F_POP_NEXT: "s2c"},
+                {F_PUSH_PREV: "c2l", F_PUSH_NEXT: "c2s"},
+            ),
             "store": _Module("store", queue["store"], {F_POP_PREV: "c2s"}, {F_PUSH_PREV: "s2c"}),
         }
         self.fifos: dict[str, deque[int]] = {name: deque() for name in ("l2c", "c2l", "c2s", "s2c")}
@@ -266,8 +300,16 @@ class _Reference:
                 return self._result(end, finished=True)
 
     def _result(self, cycles: int, *, finished=False, deadlock=False, timed_out=False):
-        return SimResult(cycles, finished, deadlock, timed_out, self.hazards, self.overruns,
-                         self.oob, dict(self.counters))
+        return SimResult(
+            cycles,
+            finished,
+            deadlock,
+            timed_out,
+            self.hazards,
+            self.overruns,
+            self.oob,
+            dict(self.counters),
+        )
 
     # ---- fetch ---------------------------------------------------------------------------
     def _fetch_start(self) -> int | None:
@@ -379,8 +421,9 @@ class _Reference:
 
     def _load(self, row: np.ndarray, t: int) -> int:
         mem, x, y = int(row[F_MEM_TYPE]), int(row[F_X_SIZE]), int(row[F_Y_SIZE])
-        y_pad0, y_pad1, x_pad0, x_pad1 = (int(row[c]) for c in (F_Y_PAD0, F_Y_PAD1, F_X_PAD0,
-                                                                 F_X_PAD1))
+        y_pad0, y_pad1, x_pad0, x_pad1 = (
+            int(row[c]) for c in (F_Y_PAD0, F_Y_PAD1, F_X_PAD0, F_X_PAD1)
+        )
         if mem != MEM_INP:  # only the input load honours padding
             y_pad0 = y_pad1 = x_pad0 = x_pad1 = 0
         width = x_pad0 + x + x_pad1
@@ -410,8 +453,9 @@ class _Reference:
         n = max(0, end - bgn)
         iter_out, iter_in = int(row[F_ITER_OUT]), int(row[F_ITER_IN])
         passes = iter_out * iter_in
-        counter = "alu_counter" if not is_gemm else "reset_counter" if row[F_RESET] else (
-            "gemm_counter")
+        counter = (
+            "alu_counter" if not is_gemm else "reset_counter" if row[F_RESET] else ("gemm_counter")
+        )
         self.counters[counter] += passes * n
         if n == 0 or passes == 0:
             return 0
@@ -419,8 +463,11 @@ class _Reference:
 
         def reach(column: int, f_out: int, f_in: int) -> int:
             """The largest un-wrapped index the instruction forms from a uop column."""
-            return int(window[:, column].max()) + (iter_out - 1) * int(row[f_out]) + (
-                iter_in - 1) * int(row[f_in])
+            return (
+                int(window[:, column].max())
+                + (iter_out - 1) * int(row[f_out])
+                + (iter_in - 1) * int(row[f_in])
+            )
 
         acc = self.depths[MEM_ACC]
         overrun = end > self.depths[MEM_UOP] or reach(U_DST, F_DST_OUT, F_DST_IN) >= acc

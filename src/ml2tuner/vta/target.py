@@ -59,8 +59,12 @@ class Target:
             raise TargetError(f"log_batch={self.log_batch}: allowed 0..4")
         if not 1 <= self.log_block <= 6:
             raise TargetError(f"log_block={self.log_block}: allowed 1..6")
-        for field in ("log_uop_buff_size", "log_inp_buff_size", "log_wgt_buff_size",
-                      "log_acc_buff_size"):
+        for field in (
+            "log_uop_buff_size",
+            "log_inp_buff_size",
+            "log_wgt_buff_size",
+            "log_acc_buff_size",
+        ):
             if not 8 <= getattr(self, field) <= 24:
                 raise TargetError(f"{field}={getattr(self, field)}: allowed 8..24")
         if self.axi_bits not in (32, 64, 128, 256, 512):
@@ -158,10 +162,12 @@ class Target:
     def model_string(self) -> str:
         """VTA's own name for the configuration, e.g. ``pynq_1x16_i8w8a32_15_15_18_17``."""
         board = self.name.split("_")[0]
-        return (f"{board}_{self.batch}x{self.block}_i{1 << self.log_inp_width}"
-                f"w{1 << self.log_wgt_width}a{1 << self.log_acc_width}_"
-                f"{self.log_uop_buff_size}_{self.log_inp_buff_size}_"
-                f"{self.log_wgt_buff_size}_{self.log_acc_buff_size}")
+        return (
+            f"{board}_{self.batch}x{self.block}_i{1 << self.log_inp_width}"
+            f"w{1 << self.log_wgt_width}a{1 << self.log_acc_width}_"
+            f"{self.log_uop_buff_size}_{self.log_inp_buff_size}_"
+            f"{self.log_wgt_buff_size}_{self.log_acc_buff_size}"
+        )
 
     def cycles_to_us(self, cycles: int | float) -> float:
         return float(cycles) / self.clock_mhz
@@ -189,14 +195,21 @@ PRESETS: dict[str, Target] = {
     "pynq": Target("pynq", **_BOARDS["pynq"]),
     "ultra96": Target("ultra96", **_BOARDS["ultra96"]),
     "zcu104": Target("zcu104", **_BOARDS["zcu104"]),
-    "zcu102": Target("zcu102", log_uop_buff_size=16, log_inp_buff_size=16,
-                     log_wgt_buff_size=19, log_acc_buff_size=18, **_BOARDS["zcu102"]),
+    "zcu102": Target(
+        "zcu102",
+        log_uop_buff_size=16,
+        log_inp_buff_size=16,
+        log_wgt_buff_size=19,
+        log_acc_buff_size=18,
+        **_BOARDS["zcu102"],
+    ),
     "de10nano": Target("de10nano", **_BOARDS["de10nano"]),
 }
 
 _MODEL_RE = re.compile(
     r"^(?P<board>[a-z0-9]+)_(?P<batch>\d+)x(?P<block>\d+)_i(?P<inp>\d+)w(?P<wgt>\d+)a(?P<acc>\d+)"
-    r"_(?P<uop>\d+)_(?P<ibuf>\d+)_(?P<wbuf>\d+)_(?P<abuf>\d+)$")
+    r"_(?P<uop>\d+)_(?P<ibuf>\d+)_(?P<wbuf>\d+)_(?P<abuf>\d+)$"
+)
 
 
 def _exact_log2(value: int, what: str, text: str) -> int:
@@ -214,11 +227,13 @@ def parse_model_string(text: str) -> Target:
     if not match:
         raise TargetError(
             f"unknown target {text!r}: allowed a preset ({', '.join(PRESETS)}) or a model "
-            "string like pynq_1x16_i8w8a32_15_15_18_17")
+            "string like pynq_1x16_i8w8a32_15_15_18_17"
+        )
     g = match.groupdict()
     if g["board"] not in _BOARDS:
-        raise TargetError(f"model string {text!r}: unknown board {g['board']!r}, allowed "
-                          f"{', '.join(_BOARDS)}")
+        raise TargetError(
+            f"model string {text!r}: unknown board {g['board']!r}, allowed {', '.join(_BOARDS)}"
+        )
     return Target(
         name=text,
         log_batch=_exact_log2(int(g["batch"]), "batch", text),

@@ -14,8 +14,18 @@ import numpy as np
 
 from .target import Target
 
-__all__ = ["Conv2D", "WorkloadError", "RESNET18", "get_layer", "parse_shape",
-           "reference_conv2d", "pack_data", "pack_kernel", "unpack_output", "random_operands"]
+__all__ = [
+    "Conv2D",
+    "WorkloadError",
+    "RESNET18",
+    "get_layer",
+    "parse_shape",
+    "reference_conv2d",
+    "pack_data",
+    "pack_kernel",
+    "unpack_output",
+    "random_operands",
+]
 
 
 class WorkloadError(ValueError):
@@ -74,14 +84,18 @@ class Conv2D:
         if self.ic % target.block or self.oc % target.block:
             raise WorkloadError(
                 f"{self.name}: channels IC={self.ic}, OC={self.oc} must be multiples of the "
-                f"block {target.block} of target {target.name}")
+                f"block {target.block} of target {target.name}"
+            )
         if self.n % target.batch:
-            raise WorkloadError(f"{self.name}: batch N={self.n} must be a multiple of the "
-                                f"target's BATCH {target.batch} ({target.name})")
+            raise WorkloadError(
+                f"{self.name}: batch N={self.n} must be a multiple of the "
+                f"target's BATCH {target.batch} ({target.name})"
+            )
 
     def shape_string(self) -> str:
-        return (f"{self.n},{self.h},{self.w},{self.ic},{self.oc},{self.kernel},{self.pad},"
-                f"{self.stride}")
+        return (
+            f"{self.n},{self.h},{self.w},{self.ic},{self.oc},{self.kernel},{self.pad},{self.stride}"
+        )
 
 
 def _layer(name: str, hw: int, ic: int, oc: int, k: int, pad: int, stride: int) -> Conv2D:
@@ -131,18 +145,21 @@ def parse_shape(text: str, name: str = "custom") -> Conv2D:
 
 # ---- layouts -------------------------------------------------------------------------------
 
+
 def pack_data(data: np.ndarray, batch: int, block: int) -> np.ndarray:
     """NCHW → (N/B, C/BLOCK, H, W, B, BLOCK)."""
     n, c, h, w = data.shape
     return np.ascontiguousarray(
-        data.reshape(n // batch, batch, c // block, block, h, w).transpose(0, 2, 4, 5, 1, 3))
+        data.reshape(n // batch, batch, c // block, block, h, w).transpose(0, 2, 4, 5, 1, 3)
+    )
 
 
 def pack_kernel(kernel: np.ndarray, block: int) -> np.ndarray:
     """OIHW → (O/BLOCK, I/BLOCK, KH, KW, BLOCK_o, BLOCK_i)."""
     o, i, kh, kw = kernel.shape
     return np.ascontiguousarray(
-        kernel.reshape(o // block, block, i // block, block, kh, kw).transpose(0, 2, 4, 5, 1, 3))
+        kernel.reshape(o // block, block, i // block, block, kh, kw).transpose(0, 2, 4, 5, 1, 3)
+    )
 
 
 def unpack_output(packed: np.ndarray) -> np.ndarray:
@@ -162,8 +179,12 @@ def reference_conv2d(workload: Conv2D, data: np.ndarray, kernel: np.ndarray) -> 
     k64 = kernel.astype(np.int64)
     for kh in range(wl.kernel):
         for kw in range(wl.kernel):
-            window = padded[:, :, kh:kh + wl.stride * wl.oh:wl.stride,
-                            kw:kw + wl.stride * wl.ow:wl.stride]
+            window = padded[
+                :,
+                :,
+                kh : kh + wl.stride * wl.oh : wl.stride,
+                kw : kw + wl.stride * wl.ow : wl.stride,
+            ]
             acc += np.einsum("nchw,oc->nohw", window, k64[:, :, kh, kw], optimize=True)
     acc = acc.astype(np.int32)  # the accumulator is 32-bit; int8 operands never overflow it
     return np.clip(acc >> wl.epilogue_shift, 0, 127).astype(np.int8)

@@ -12,6 +12,19 @@ from .progress import log_to
 from .simulation import run_simulate_shard
 from .tables import describe_table, read_metadata, read_table, write_table
 
-__all__ = ["ConfigError", "Unit", "WorkflowConfig", "load_config", "load_config_file",
-           "run_enumerate", "run_compile", "run_simulate_shard", "run_merge", "log_to",
-           "describe_table", "read_metadata", "read_table", "write_table"]
+__all__ = [
+    "ConfigError",
+    "Unit",
+    "WorkflowConfig",
+    "load_config",
+    "load_config_file",
+    "run_enumerate",
+    "run_compile",
+    "run_simulate_shard",
+    "run_merge",
+    "log_to",
+    "describe_table",
+    "read_metadata",
+    "read_table",
+    "write_table",
+]

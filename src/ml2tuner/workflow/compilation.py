@@ -51,5 +51,9 @@ def compiled_frame(unit: Unit, space: pd.DataFrame) -> pd.DataFrame:
 def run_compile(unit: Unit, space_path: str | Path, out: str | Path) -> None:
     """Write ``compiled.parquet`` for ``unit`` from its ``space.parquet``."""
     space = read_table(space_path, columns=["config_id", "knobs_json"])
-    write_table(compiled_frame(unit, space), out, unit_metadata(unit, "compile", unit.section()),
-                compiled_columns())
+    write_table(
+        compiled_frame(unit, space),
+        out,
+        unit_metadata(unit, "compile", unit.section()),
+        compiled_columns(),
+    )

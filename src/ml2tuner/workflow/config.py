@@ -27,9 +27,20 @@ from ..vta.target import PRESETS, Target, TargetError, get_target
 from ..vta.workload import RESNET18, Conv2D, WorkloadError, get_layer
 from .validation import SCHEMA_PATH, ConfigError, config_schema, normalize_config
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "ModelSettings", "Unit", "WorkflowConfig",
-           "config_schema", "load_config", "load_config_file", "normalize_config", "config_hash",
-           "canonical_json"]
+__all__ = [
+    "ConfigError",
+    "SCHEMA_PATH",
+    "ModelSettings",
+    "Unit",
+    "WorkflowConfig",
+    "config_schema",
+    "load_config",
+    "load_config_file",
+    "normalize_config",
+    "config_hash",
+    "canonical_json",
+]
+
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON (sorted keys, no spaces) used for hashes and metadata."""
@@ -86,11 +97,15 @@ class Unit:
         """The unit a table was made for, from its metadata (``target_params``,
         ``layer_shape``, ``template``), so a table can be used without the configuration."""
         try:
-            return cls(Target(**json.loads(metadata["target_params"])),
-                       Conv2D(**json.loads(metadata["layer_shape"])), metadata["template"])
+            return cls(
+                Target(**json.loads(metadata["target_params"])),
+                Conv2D(**json.loads(metadata["layer_shape"])),
+                metadata["template"],
+            )
         except KeyError as exc:
-            raise ValueError(f"table metadata lacks {exc.args[0]!r} (not a workflow "
-                             "table?)") from None
+            raise ValueError(
+                f"table metadata lacks {exc.args[0]!r} (not a workflow table?)"
+            ) from None
 
     def section(self) -> dict[str, Any]:
         """The configuration that determines the unit's space, compile and simulate tables."""
@@ -125,15 +140,20 @@ class WorkflowConfig:
 
     def units(self) -> list[Unit]:
         """Every configured target × layer × template, in configuration order."""
-        return [self.unit(t, layer, tpl) for t in self.targets for layer in self.layers
-                for tpl in self.templates]
+        return [
+            self.unit(t, layer, tpl)
+            for t in self.targets
+            for layer in self.layers
+            for tpl in self.templates
+        ]
 
     def shard_bounds(self, unit: Unit) -> list[tuple[int, int]]:
         """``[start, stop)`` config_id ranges of the unit's simulation shards."""
         size = unit.space_size()
         n_shards = max(1, math.ceil(size / self.shard_size))
-        return [(i * self.shard_size, min(size, (i + 1) * self.shard_size))
-                for i in range(n_shards)]
+        return [
+            (i * self.shard_size, min(size, (i + 1) * self.shard_size)) for i in range(n_shards)
+        ]
 
     def strategy_settings(self, strategy: str) -> dict[str, Any]:
         return copy.deepcopy(dict(self.tuner_settings.get(strategy, {})))
@@ -157,19 +177,24 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         ConfigError: one line naming the key, the bad value and what is allowed.
     """
     data = normalize_config(raw)
-    target_defs = {name: _target_fields(name, spec)
-                   for name, spec in data["target_definitions"].items()}
-    targets = {name: _resolve_target(i, name, target_defs) for i, name in
-               enumerate(data["targets"])}
-    layers = {name: _resolve_layer(i, name, data["layer_definitions"]) for i, name in
-              enumerate(data["layers"])}
+    target_defs = {
+        name: _target_fields(name, spec) for name, spec in data["target_definitions"].items()
+    }
+    targets = {
+        name: _resolve_target(i, name, target_defs) for i, name in enumerate(data["targets"])
+    }
+    layers = {
+        name: _resolve_layer(i, name, data["layer_definitions"])
+        for i, name in enumerate(data["layers"])
+    }
     for layer in layers.values():
         for target in targets.values():
             try:
                 layer.check_target(target)
             except WorkloadError as exc:
-                raise ConfigError(f"layers: {layer.name!r} does not fit target "
-                                  f"{target.name!r}: {exc}") from None
+                raise ConfigError(
+                    f"layers: {layer.name!r} does not fit target {target.name!r}: {exc}"
+                ) from None
     return WorkflowConfig(
         targets=tuple(data["targets"]),
         layers=tuple(data["layers"]),
@@ -179,14 +204,16 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         budget=data["budget"],
         shard_size=data["shard_size"],
         model=ModelSettings(**data["model"]),
-        tuner_settings=MappingProxyType({k: MappingProxyType(dict(v))
-                                         for k, v in data["tuner_settings"].items()}),
+        tuner_settings=MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in data["tuner_settings"].items()}
+        ),
         resolved_targets=MappingProxyType(targets),
         resolved_layers=MappingProxyType(layers),
     )
 
 
 # ---- targets and layers ------------------------------------------------------------------
+
 
 def _target_fields(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     fields = dict(spec)
@@ -217,8 +244,10 @@ def _resolve_target(index: int, name: str, definitions: dict[str, dict]) -> Targ
 def _resolve_layer(index: int, name: str, definitions: dict[str, dict]) -> Conv2D:
     if name not in definitions and name not in RESNET18:
         allowed = ", ".join([*RESNET18, *definitions])
-        raise ConfigError(f"layers[{index}] = {name!r}: unknown layer; allowed {allowed} "
-                          "(ResNet-18 and layer_definitions)")
+        raise ConfigError(
+            f"layers[{index}] = {name!r}: unknown layer; allowed {allowed} "
+            "(ResNet-18 and layer_definitions)"
+        )
     try:
         return get_layer(name, extra=definitions)
     except WorkloadError as exc:

@@ -21,8 +21,14 @@ logger = logging.getLogger(__name__)
 def space_frame(unit: Unit) -> pd.DataFrame:
     """The space table of ``unit``: ``config_id``, ``knobs_json`` and one column per knob."""
     configs = get_template(unit.template).enumerate(unit.workload, unit.target)
-    rows = [{"config_id": config_id, "knobs_json": json.dumps(knobs, separators=(",", ":")),
-             **flatten_knobs(knobs)} for config_id, knobs in enumerate(configs)]
+    rows = [
+        {
+            "config_id": config_id,
+            "knobs_json": json.dumps(knobs, separators=(",", ":")),
+            **flatten_knobs(knobs),
+        }
+        for config_id, knobs in enumerate(configs)
+    ]
     columns = [name for name, _ in space_columns(unit.template, unit.workload, unit.target)]
     return pd.DataFrame(rows, columns=columns)
 
@@ -36,5 +42,9 @@ def run_enumerate(unit: Unit, out: str | Path) -> None:
     """Write ``space.parquet`` for ``unit``."""
     frame = space_frame(unit)
     logger.info("%s: %d configurations in template %s", unit.path, len(frame), unit.template)
-    write_table(frame, out, unit_metadata(unit, "enumerate", unit.section()),
-                space_columns(unit.template, unit.workload, unit.target))
+    write_table(
+        frame,
+        out,
+        unit_metadata(unit, "enumerate", unit.section()),
+        space_columns(unit.template, unit.workload, unit.target),
+    )

@@ -22,8 +22,9 @@ def merge_frames(frames: Sequence[pd.DataFrame], space_size: int) -> pd.DataFram
     merged = pd.concat(frames, ignore_index=True).sort_values("config_id", ignore_index=True)
     expected = pd.RangeIndex(space_size)
     if len(merged) != space_size or not (merged["config_id"].to_numpy() == expected).all():
-        raise ValueError(f"shards hold {len(merged)} rows, not config_id 0..{space_size - 1} "
-                         "once each")
+        raise ValueError(
+            f"shards hold {len(merged)} rows, not config_id 0..{space_size - 1} once each"
+        )
     return merged
 
 
@@ -32,8 +33,13 @@ def run_merge(unit: Unit, shard_paths: Sequence[str | Path], out: str | Path) ->
     frames = [read_table(path) for path in shard_paths]
     merged = merge_frames(frames, unit.space_size())
     counts = merged["status"].value_counts().to_dict()
-    logger.info("%s: merged %d shards, %d configurations: %s", unit.path, len(frames),
-                len(merged), ", ".join(f"{k} {v}" for k, v in counts.items()))
+    logger.info(
+        "%s: merged %d shards, %d configurations: %s",
+        unit.path,
+        len(frames),
+        len(merged),
+        ", ".join(f"{k} {v}" for k, v in counts.items()),
+    )
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["n_shards"] = str(len(frames))
     write_table(merged, out, meta, measured_columns())

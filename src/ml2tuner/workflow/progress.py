@@ -31,8 +31,9 @@ def log_to(path: str | Path | None, level: int = logging.INFO) -> None:
 class Progress:
     """Counts work items and logs ``label: done/total (pct), elapsed, left`` every ~5 %."""
 
-    def __init__(self, label: str, total: int, logger: logging.Logger,
-                 min_interval_s: float = 2.0) -> None:
+    def __init__(
+        self, label: str, total: int, logger: logging.Logger, min_interval_s: float = 2.0
+    ) -> None:
         self.label, self.total, self.logger = label, total, logger
         self.done = 0
         self.start = time.perf_counter()
@@ -53,6 +54,13 @@ class Progress:
         elapsed = now - self.start
         rate = self.done / elapsed if elapsed > 0 else float("inf")
         left = (self.total - self.done) / rate if rate > 0 else float("nan")
-        self.logger.info("%s: %d/%d (%.0f%%), %.1f s elapsed, ~%.0f s left, %.0f/s",
-                         self.label, self.done, self.total,
-                         100.0 * self.done / max(1, self.total), elapsed, left, rate)
+        self.logger.info(
+            "%s: %d/%d (%.0f%%), %.1f s elapsed, ~%.0f s left, %.0f/s",
+            self.label,
+            self.done,
+            self.total,
+            100.0 * self.done / max(1, self.total),
+            elapsed,
+            left,
+            rate,
+        )

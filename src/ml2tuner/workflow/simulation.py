@@ -24,37 +24,51 @@ logger = logging.getLogger(__name__)
 
 
 def measured_row(config_id: int, measurement, counter_names) -> dict:
-    """One ``measured.parquet`` row of a :class:`~ml2tuner.vta.measure.Measurement`."""
+    """One ``measured.parquet`` row of a :class:`~ml2tuner.vta.harness.Measurement`."""
     ran = measurement.cycles >= 0
     return {
-        "config_id": config_id, "status": measurement.status,
-        "error_no": measurement.error_no, "error_kind": measurement.error_kind,
-        "message": measurement.message, "cycles": int(measurement.cycles),
+        "config_id": config_id,
+        "status": measurement.status,
+        "error_no": measurement.error_no,
+        "error_kind": measurement.error_kind,
+        "message": measurement.message,
+        "cycles": int(measurement.cycles),
         "latency_us": float(measurement.latency_us) if ran else float("nan"),
-        **{f"c_{name}": int(measurement.counters.get(name, -1)) if ran else -1
-           for name in counter_names},
+        **{
+            f"c_{name}": int(measurement.counters.get(name, -1)) if ran else -1
+            for name in counter_names
+        },
     }
 
 
-def failed_row(config_id: int, status: str, error_kind: str, message: str,
-               counter_names) -> dict:
+def failed_row(config_id: int, status: str, error_kind: str, message: str, counter_names) -> dict:
     """A row for a configuration that never ran (compile or runtime error)."""
-    from ..vta.measure import ERROR_NO
+    from ..vta.harness import ERROR_NO
 
-    return {"config_id": config_id, "status": status, "error_no": ERROR_NO[status],
-            "error_kind": error_kind, "message": message, "cycles": -1,
-            "latency_us": float("nan"), **{f"c_{name}": -1 for name in counter_names}}
+    return {
+        "config_id": config_id,
+        "status": status,
+        "error_no": ERROR_NO[status],
+        "error_kind": error_kind,
+        "message": message,
+        "cycles": -1,
+        "latency_us": float("nan"),
+        **{f"c_{name}": -1 for name in counter_names},
+    }
 
 
 def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> pd.DataFrame:
     """Measure the configurations of ``space`` (rows aligned with ``compiled`` by config_id)."""
     from ..vta.compiler import compile_conv2d
-    from ..vta.measure import run_compiled
+    from ..vta.harness import run_compiled
     from ..vta.sim import COUNTER_NAMES
 
     merged = space[["config_id", "knobs_json"]].merge(
         compiled[["config_id", "compile_status", "error_kind", "message"]],
-        on="config_id", how="left", validate="one_to_one")
+        on="config_id",
+        how="left",
+        validate="one_to_one",
+    )
     if merged["compile_status"].isna().any():
         raise ValueError(f"{unit.path}: compiled.parquet lacks configurations of the space")
     progress = Progress(f"simulate {unit.path}", len(merged), logger)
@@ -62,11 +76,15 @@ def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> p
     for row in merged.itertuples(index=False):
         config_id = int(row.config_id)
         if row.compile_status != "ok":
-            rows.append(failed_row(config_id, row.compile_status, row.error_kind, row.message,
-                                   COUNTER_NAMES))
+            rows.append(
+                failed_row(
+                    config_id, row.compile_status, row.error_kind, row.message, COUNTER_NAMES
+                )
+            )
         else:
-            program = compile_conv2d(unit.workload, unit.target, unit.template,
-                                     knobs_of(row.knobs_json))
+            program = compile_conv2d(
+                unit.workload, unit.target, unit.template, knobs_of(row.knobs_json)
+            )
             if program.program is None:  # the compiler is deterministic: this is a bug
                 raise RuntimeError(f"{unit.path}: config {config_id} compiled before, not now")
             measurement = run_compiled(unit.workload, unit.target, program)
@@ -78,17 +96,24 @@ def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> p
     return frame
 
 
-def run_simulate_shard(unit: Unit, space_path: str | Path, compiled_path: str | Path,
-                       bounds: tuple[int, int], out: str | Path) -> None:
+def run_simulate_shard(
+    unit: Unit,
+    space_path: str | Path,
+    compiled_path: str | Path,
+    bounds: tuple[int, int],
+    out: str | Path,
+) -> None:
     """Write one shard: the configurations with ``start <= config_id < stop``."""
     start, stop = bounds
     space = read_table(space_path, columns=["config_id", "knobs_json"])
     shard = space[(space["config_id"] >= start) & (space["config_id"] < stop)]
     if len(shard) != stop - start:
-        raise ValueError(f"{unit.path}: shard [{start}, {stop}) outside the space of "
-                         f"{len(space)} configurations")
-    compiled = read_table(compiled_path,
-                          columns=["config_id", "compile_status", "error_kind", "message"])
+        raise ValueError(
+            f"{unit.path}: shard [{start}, {stop}) outside the space of {len(space)} configurations"
+        )
+    compiled = read_table(
+        compiled_path, columns=["config_id", "compile_status", "error_kind", "message"]
+    )
     logger.info("%s: shard config_id [%d, %d)", unit.path, start, stop)
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["config_id_range"] = f"{start},{stop}"

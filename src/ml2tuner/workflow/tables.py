@@ -20,17 +20,31 @@ import pyarrow.parquet as pq
 from .. import __version__
 from .config import Unit, canonical_json, config_hash
 
-__all__ = ["Column", "arrow_schema", "write_table", "read_table", "read_metadata",
-           "unit_metadata", "derived_metadata", "write_json", "describe_table"]
+__all__ = [
+    "Column",
+    "arrow_schema",
+    "write_table",
+    "read_table",
+    "read_metadata",
+    "unit_metadata",
+    "derived_metadata",
+    "write_json",
+    "describe_table",
+]
 
 Column = tuple[str, str]  # (name, arrow type name: int64 | float64 | string | bool)
 
-_ARROW_TYPES = {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string(),
-                "bool": pa.bool_()}
+_ARROW_TYPES = {
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+}
 
 # Metadata that describes one table only and is not inherited by derived tables.
-_STAGE_ONLY_METADATA = frozenset({"n_shards", "config_id_range", "placeholder",
-                                  "placeholder_strategy", "strategy", "seed"})
+_STAGE_ONLY_METADATA = frozenset(
+    {"n_shards", "config_id_range", "placeholder", "placeholder_strategy", "strategy", "seed"}
+)
 
 # Metadata keys that hold JSON (pretty-printed by `ml2tuner show`).
 JSON_METADATA = ("target_params", "layer_shape", "config_section")
@@ -56,18 +70,27 @@ def unit_metadata(unit: Unit, stage: str, section: Mapping[str, Any]) -> dict[st
     }
 
 
-def derived_metadata(upstream: Mapping[str, str], stage: str,
-                     extra_section: Mapping[str, Any]) -> dict[str, str]:
+def derived_metadata(
+    upstream: Mapping[str, str], stage: str, extra_section: Mapping[str, Any]
+) -> dict[str, str]:
     """Metadata of a table derived from ``upstream``'s, its section extended by ``extra``."""
     section = {**json.loads(upstream["config_section"]), **extra_section}
     meta = {k: v for k, v in upstream.items() if k not in _STAGE_ONLY_METADATA}
-    meta.update(stage=stage, ml2tuner_version=__version__,
-                config_section=canonical_json(section), config_hash=config_hash(section))
+    meta.update(
+        stage=stage,
+        ml2tuner_version=__version__,
+        config_section=canonical_json(section),
+        config_hash=config_hash(section),
+    )
     return meta
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, metadata: Mapping[str, str],
-                columns: Sequence[Column] | None = None) -> None:
+def write_table(
+    frame: pd.DataFrame,
+    path: str | Path,
+    metadata: Mapping[str, str],
+    columns: Sequence[Column] | None = None,
+) -> None:
     """Write ``frame`` to ``path`` as Parquet, atomically (temp file in the folder, rename).
 
     Args:
@@ -83,8 +106,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, metadata: Mapping[str, st
         missing = [name for name, _ in columns if name not in frame.columns]
         if missing:
             raise TypeError(f"{path.name}: missing columns {', '.join(missing)}")
-        table = pa.Table.from_pandas(frame[[name for name, _ in columns]],
-                                     schema=arrow_schema(columns), preserve_index=False)
+        table = pa.Table.from_pandas(
+            frame[[name for name, _ in columns]], schema=arrow_schema(columns), preserve_index=False
+        )
     else:
         untyped = [str(c) for c in frame.columns if frame[c].dtype == object]
         if untyped:
@@ -122,8 +146,7 @@ def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The table's key/value metadata, without pandas' and arrow's own entries."""
     raw = pq.read_schema(path).metadata or {}
-    return {k.decode(): v.decode() for k, v in raw.items()
-            if k not in (b"pandas", b"ARROW:schema")}
+    return {k.decode(): v.decode() for k, v in raw.items() if k not in (b"pandas", b"ARROW:schema")}
 
 
 def describe_table(path: str | Path, rows: int = 5) -> str:

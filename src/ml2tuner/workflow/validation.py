@@ -16,8 +16,13 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "config_schema", "normalize_config",
-           "describe_schema_error"]
+__all__ = [
+    "ConfigError",
+    "SCHEMA_PATH",
+    "config_schema",
+    "normalize_config",
+    "describe_schema_error",
+]
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
@@ -81,9 +86,12 @@ def _coerce_numbers(value: Any, schema: Mapping[str, Any], root: Mapping[str, An
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         extra = schema.get("additionalProperties")
-        return {key: _coerce_numbers(item, properties.get(key, extra if isinstance(extra, dict)
-                                                        else {}), root)
-                for key, item in value.items()}
+        return {
+            key: _coerce_numbers(
+                item, properties.get(key, extra if isinstance(extra, dict) else {}), root
+            )
+            for key, item in value.items()
+        }
     return value
 
 
@@ -103,9 +111,15 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-_TYPE_WORDS = {"integer": "an integer", "number": "a number", "string": "a string",
-               "array": "a list", "object": "a mapping", "boolean": "true or false",
-               "null": "null"}
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a mapping",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def _key(path) -> str:
@@ -121,14 +135,25 @@ def _show(value: Any) -> str:
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def describe_schema_error(error) -> str:
     """One line for a ``jsonschema.ValidationError``: key, bad value, what is allowed."""
-    key, value, kind, spec = (_key(error.absolute_path), error.instance, error.validator,
-                              error.validator_value)
+    key, value, kind, spec = (
+        _key(error.absolute_path),
+        error.instance,
+        error.validator,
+        error.validator_value,
+    )
     schema = error.schema
     if "propertyNames" in error.absolute_schema_path:  # the bad value is a key's name
         subject = f"{key} key {value!r}"
@@ -149,11 +174,14 @@ def describe_schema_error(error) -> str:
         return f"{shown}: unknown key; allowed keys {', '.join(schema.get('properties', {}))}"
     if kind == "required":
         missing = [name for name in spec if name not in value]
-        return (f"{key}: missing key {', '.join(map(repr, missing))}; required keys "
-                f"{', '.join(spec)}")
+        return (
+            f"{key}: missing key {', '.join(map(repr, missing))}; required keys {', '.join(spec)}"
+        )
     if kind == "pattern":
-        return (f"{subject}: not a valid name; allowed letters, digits, '_', '.', '-' "
-                "(starting with a letter or digit)")
+        return (
+            f"{subject}: not a valid name; allowed letters, digits, '_', '.', '-' "
+            "(starting with a letter or digit)"
+        )
     if kind == "minItems":
         return f"{subject}: empty; allowed a list of at least {spec} item(s)"
     if kind == "uniqueItems":

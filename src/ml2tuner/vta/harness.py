@@ -31,8 +31,15 @@ from .sim import simulate, simulate_reference
 from .target import Target
 from .workload import Conv2D, pack_data, pack_kernel, random_operands, reference_conv2d
 
-__all__ = ["Measurement", "measure", "run_compiled", "classify", "STATUSES", "ERROR_NO",
-           "check_functional"]
+__all__ = [
+    "Measurement",
+    "measure",
+    "run_compiled",
+    "classify",
+    "STATUSES",
+    "ERROR_NO",
+    "check_functional",
+]
 
 STATUSES = ("valid", "compile_error", "runtime_error", "wrong_answer", "timeout")
 ERROR_NO = {"valid": 0, "compile_error": 2, "runtime_error": 4, "wrong_answer": 5, "timeout": 7}
@@ -54,11 +61,19 @@ class Measurement:
 
     def as_dict(self) -> dict:
         return {
-            "status": self.status, "error_no": self.error_no, "error_kind": self.error_kind,
-            "message": self.message, "cycles": self.cycles, "latency_us": self.latency_us,
-            "counters": self.counters, "hidden": self.hidden,
-            **({"output_matches_reference": self.output_matches_reference}
-               if self.output_matches_reference is not None else {}),
+            "status": self.status,
+            "error_no": self.error_no,
+            "error_kind": self.error_kind,
+            "message": self.message,
+            "cycles": self.cycles,
+            "latency_us": self.latency_us,
+            "counters": self.counters,
+            "hidden": self.hidden,
+            **(
+                {"output_matches_reference": self.output_matches_reference}
+                if self.output_matches_reference is not None
+                else {}
+            ),
         }
 
 
@@ -66,8 +81,16 @@ def _failure(status: str, kind: str, message: str, hidden: dict) -> Measurement:
     return Measurement(status, ERROR_NO[status], kind, message, -1, float("nan"), {}, hidden)
 
 
-def measure(workload: Conv2D, target: Target, template: str, knobs: dict, *,
-            functional: bool = False, seed: int = 0, reference_sim: bool = False) -> Measurement:
+def measure(
+    workload: Conv2D,
+    target: Target,
+    template: str,
+    knobs: dict,
+    *,
+    functional: bool = False,
+    seed: int = 0,
+    reference_sim: bool = False,
+) -> Measurement:
     """Compile and run one configuration.
 
     Args:
@@ -79,25 +102,42 @@ def measure(workload: Conv2D, target: Target, template: str, knobs: dict, *,
         reference_sim: use the plain reference timing simulator instead of the fast one.
     """
     compiled = compile_conv2d(workload, target, template, knobs)
-    return run_compiled(workload, target, compiled, functional=functional, seed=seed,
-                        reference_sim=reference_sim)
+    return run_compiled(
+        workload, target, compiled, functional=functional, seed=seed, reference_sim=reference_sim
+    )
 
 
-def run_compiled(workload: Conv2D, target: Target, compiled: CompiledConv, *,
-                 functional: bool = False, seed: int = 0,
-                 reference_sim: bool = False) -> Measurement:
+def run_compiled(
+    workload: Conv2D,
+    target: Target,
+    compiled: CompiledConv,
+    *,
+    functional: bool = False,
+    seed: int = 0,
+    reference_sim: bool = False,
+) -> Measurement:
     """Run an already compiled configuration (see :func:`measure`)."""
     if compiled.program is None:
         status = "compile_error" if compiled.error_stage == "compile" else "runtime_error"
-        return _failure(status, compiled.error_kind or "", compiled.error_message or "",
-                        compiled.hidden)
+        return _failure(
+            status, compiled.error_kind or "", compiled.error_message or "", compiled.hidden
+        )
     program = compiled.program
     fields, uops = program.decoded()
-    run = (simulate_reference if reference_sim else simulate)(target, fields, uops,
-                                                             program.dram_elems)
+    run = (simulate_reference if reference_sim else simulate)(
+        target, fields, uops, program.dram_elems
+    )
     status, kind, message = classify(program, run, target)
-    result = Measurement(status, ERROR_NO[status], kind, message, int(run.cycles),
-                         target.cycles_to_us(run.cycles), dict(run.counters), compiled.hidden)
+    result = Measurement(
+        status,
+        ERROR_NO[status],
+        kind,
+        message,
+        int(run.cycles),
+        target.cycles_to_us(run.cycles),
+        dict(run.counters),
+        compiled.hidden,
+    )
     if functional:
         result.output_matches_reference = check_functional(workload, target, program, seed)
     return result
@@ -110,26 +150,40 @@ def classify(program, run, target: Target) -> tuple[str, str, str]:
     if run.timed_out:
         return "timeout", "run_timeout", f"run exceeded {target.run_timeout_s} s"
     if program.field_overflows:
-        return ("wrong_answer", "field_overflow",
-                f"{program.field_overflows} instruction/uop field(s) wrapped when encoded")
+        return (
+            "wrong_answer",
+            "field_overflow",
+            f"{program.field_overflows} instruction/uop field(s) wrapped when encoded",
+        )
     if run.sram_overruns:
-        return ("wrong_answer", "sram_overrun",
-                f"{run.sram_overruns} instruction(s) ran past an SRAM buffer")
+        return (
+            "wrong_answer",
+            "sram_overrun",
+            f"{run.sram_overruns} instruction(s) ran past an SRAM buffer",
+        )
     if run.dram_oob:
-        return ("wrong_answer", "dram_oob",
-                f"{run.dram_oob} instruction(s) accessed DRAM out of bounds")
+        return (
+            "wrong_answer",
+            "dram_oob",
+            f"{run.dram_oob} instruction(s) accessed DRAM out of bounds",
+        )
     if run.hazards:
-        return ("wrong_answer", "rmw_hazard",
-                f"{run.hazards} instruction(s) lost accumulator updates in the GEMM pipeline")
+        return (
+            "wrong_answer",
+            "rmw_hazard",
+            f"{run.hazards} instruction(s) lost accumulator updates in the GEMM pipeline",
+        )
     return "valid", "", ""
 
 
 def check_functional(workload: Conv2D, target: Target, program, seed: int) -> bool:
     """Run ``program`` on random operands; True when the output equals the reference bit for bit."""
     data, kernel = random_operands(workload, seed)
-    out = run_program(program, inp=pack_data(data, target.batch, target.block).reshape(
-        -1, target.batch, target.block), wgt=pack_kernel(kernel, target.block).reshape(
-        -1, target.block, target.block)).out
+    out = run_program(
+        program,
+        inp=pack_data(data, target.batch, target.block).reshape(-1, target.batch, target.block),
+        wgt=pack_kernel(kernel, target.block).reshape(-1, target.block, target.block),
+    ).out
     expected = reference_conv2d(workload, data, kernel)
     packed = pack_data(expected, target.batch, target.block).reshape(out.shape)
     return bool((out == packed).all())
