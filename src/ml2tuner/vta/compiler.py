@@ -91,11 +91,11 @@ HIDDEN_FEATURES: tuple[str, ...] = (
     "inp_reload_factor",
     "wgt_reload_factor",
 )
-_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
+STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
 
 
 def _empty_hidden() -> dict[str, float | str]:
-    return {name: ("" if name in _STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES}
+    return {name: ("" if name in STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES}
 
 
 def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
