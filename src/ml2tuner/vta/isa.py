@@ -5,22 +5,27 @@ Instructions are held in two forms:
 * **fields** — an ``int64`` array of shape ``(n, NUM_FIELDS)``, one column per field (the
   column indices are the ``F_*`` constants below). Unused columns of an instruction are 0.
 * **words** — the encoded bits, a ``uint64`` array of shape ``(n, insn_bits // 64)``; word 0
-  holds bits 0..63. Fields are packed in order from bit 0 (as VTA's Chisel decoder reads
-  them), with the widths ``hw_spec.h`` derives from the target's buffer depths.
+  holds bits 0..63. Each field sits where C places the ``uint64_t`` bit-fields of
+  ``hw_spec.h``'s instruction structs (the rule is in ``_bitfields.py``; the positions are
+  tabulated in docs/vta-model.md), with the widths ``hw_spec.h`` derives from the target's
+  buffer depths.
 
 What the compiler meant (fields) and what the hardware runs (``decode(encode(fields))``) differ
 exactly when a value does not fit its field: it wraps, as it would on the board. Micro-ops are
-``(dst, src, wgt)`` index triples packed into one word of ``target.uop_bits`` bits.
+``(dst, src, wgt)`` index triples laid out as ``hw_spec.h``'s ``VTAUop`` (``uint32_t``
+bit-fields) in a word of ``target.uop_bits`` bits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
+from . import _bitfields
 from .target import Target
 
 # Opcodes, memory ids and ALU opcodes (hw_spec.h).
@@ -109,19 +114,28 @@ SIGNED_FIELDS = frozenset({F_IMM})
 U_DST, U_SRC, U_WGT = 0, 1, 2
 
 
+class Field(NamedTuple):
+    """One field of an encoded word: its column in the field array, first bit and width."""
+
+    column: int
+    offset: int
+    width: int
+
+
 @dataclass(frozen=True)
 class Layout:
     """Bit layout of every instruction family and of the micro-op word for one target."""
 
-    mem: tuple[tuple[int, int], ...]
-    gemm: tuple[tuple[int, int], ...]
-    alu: tuple[tuple[int, int], ...]
-    header: tuple[tuple[int, int], ...]
-    uop: tuple[tuple[int, int], ...]
+    mem: tuple[Field, ...]
+    gemm: tuple[Field, ...]
+    alu: tuple[Field, ...]
+    header: tuple[Field, ...]
+    uop: tuple[Field, ...]
     insn_bits: int
     uop_bits: int
 
-    def for_opcode(self, opcode: int) -> tuple[tuple[int, int], ...]:
+    def for_opcode(self, opcode: int) -> tuple[Field, ...]:
+        """The fields an instruction with ``opcode`` carries (FINISH and unknown: the header)."""
         if opcode in (OP_LOAD, OP_STORE):
             return self.mem
         if opcode == OP_GEMM:
@@ -132,12 +146,34 @@ class Layout:
 
     @property
     def words(self) -> int:
+        """64-bit words per instruction."""
         return self.insn_bits // 64
+
+    @property
+    def uop_words(self) -> int:
+        """64-bit words holding one micro-op (its high bits are zero when it is 32 bits)."""
+        return -(-self.uop_bits // 64)
+
+
+def _place(declared: tuple[tuple[int, int], ...], unit_bits: int) -> tuple[tuple[Field, ...], int]:
+    """Fields ``(column, width)`` in hw_spec.h's declaration order, laid out as C does."""
+    offsets, size = _bitfields.pack([width for _, width in declared], unit_bits)
+    placed = tuple(
+        Field(col, offset, width) for (col, width), offset in zip(declared, offsets, strict=True)
+    )
+    return placed, size
 
 
 @cache
 def layout_for(target: Target) -> Layout:
-    """Field layouts of ``target`` (widths derived from its buffer depths, as hw_spec.h does)."""
+    """Field layouts of ``target``: hw_spec.h's structs with widths from its buffer depths.
+
+    Every field sits where C puts a ``uint64_t`` bit-field (``uint32_t`` for the micro-op):
+    declaration order, and a field that would cross a word boundary starts the next word
+    (``_bitfields.pack``). The instruction is as wide as the widest family, a whole number of
+    64-bit words: 128 bits for VTA's presets; more only for targets whose index widths do not
+    fit (zcu102: 192), our extension documented in docs/vta-model.md.
+    """
     u, a, i, w = (
         target.log_uop_depth,
         target.log_acc_depth,
@@ -165,52 +201,62 @@ def layout_for(target: Target) -> Layout:
         (F_ITER_IN, LOOP_ITER_WIDTH),
         (F_DST_OUT, a),
         (F_DST_IN, a),
-        (F_SRC_OUT, i),
-        (F_SRC_IN, i),
     )
-    gemm = loop + ((F_WGT_OUT, w), (F_WGT_IN, w))
-    alu = loop + ((F_ALU_OP, 3), (F_USE_IMM, 1), (F_IMM, ALU_IMM_WIDTH))
-    need = max(sum(width for _, width in fam) for fam in (mem, gemm, alu))
-    # VTA fixes 128-bit instructions; a target whose fields do not fit (zcu102's 16_16_19_18
-    # needs 133 bits for GEMM) gets the next multiple of 64 bits. See docs/vta-model.md.
-    insn_bits = 128 if need <= 128 else -(-need // 64) * 64
-    uop = ((U_DST, a), (U_SRC, i), (U_WGT, w))
-    return Layout(mem, gemm, alu, header, uop, insn_bits, target.uop_bits)
+    # VTAGemInsn's source factors index INP; VTAAluInsn's index ACC (its source is ACC).
+    gemm = loop + ((F_SRC_OUT, i), (F_SRC_IN, i), (F_WGT_OUT, w), (F_WGT_IN, w))
+    alu = loop + (
+        (F_SRC_OUT, a),
+        (F_SRC_IN, a),
+        (F_ALU_OP, 3),
+        (F_USE_IMM, 1),
+        (F_IMM, ALU_IMM_WIDTH),
+    )
+    families = [_place(fam, 64) for fam in (mem, gemm, alu, header)]
+    insn_bits = max(size for _, size in families)
+    uop, _ = _place(tuple(zip((U_DST, U_SRC, U_WGT), target.uop_field_widths, strict=True)), 32)
+    (mem_f, _), (gemm_f, _), (alu_f, _), (header_f, _) = families
+    return Layout(mem_f, gemm_f, alu_f, header_f, uop, insn_bits, target.uop_bits)
 
 
 @cache
-def _tables(layout: Layout) -> tuple[np.ndarray, ...]:
-    """Layout as arrays for the compiled kernels: per family (mem, gemm, alu, header) the
-    column, bit offset, width and signedness of each field; and opcode -> family."""
-    families = (layout.mem, layout.gemm, layout.alu, layout.header)
-    most = max(len(f) for f in families)
-    cols = np.zeros((4, most), dtype=np.int64)
-    offsets = np.zeros((4, most), dtype=np.int64)
-    widths = np.zeros((4, most), dtype=np.int64)  # 0 marks an unused slot
-    signed = np.zeros((4, most), dtype=np.int64)
-    for f, fam in enumerate(families):
-        offset = 0
-        for k, (col, width) in enumerate(fam):
+def _tables(fams: tuple[tuple[Field, ...], ...]) -> tuple[np.ndarray, ...]:
+    """Families of fields as arrays for the compiled kernels: per family the column, bit
+    offset, width (0 marks an unused slot) and signedness of each field."""
+    most = max(len(f) for f in fams)
+    cols = np.zeros((len(fams), most), dtype=np.int64)
+    offsets = np.zeros((len(fams), most), dtype=np.int64)
+    widths = np.zeros((len(fams), most), dtype=np.int64)
+    signed = np.zeros((len(fams), most), dtype=np.int64)
+    for f, fam in enumerate(fams):
+        for k, (col, offset, width) in enumerate(fam):
             cols[f, k], offsets[f, k], widths[f, k] = col, offset, width
             signed[f, k] = col in SIGNED_FIELDS
-            offset += width
+    return cols, offsets, widths, signed
+
+
+def _insn_tables(layout: Layout) -> tuple[np.ndarray, ...]:
+    return _tables((layout.mem, layout.gemm, layout.alu, layout.header))
+
+
+def _family_of(opcodes: np.ndarray) -> np.ndarray:
+    """Index into ``_insn_tables`` of each instruction's family, from its 3-bit opcode."""
     family_of = np.full(8, 3, dtype=np.int64)
     family_of[[OP_LOAD, OP_STORE, OP_GEMM, OP_ALU]] = (0, 0, 1, 2)
-    return cols, offsets, widths, signed, family_of
+    return family_of[np.asarray(opcodes, dtype=np.int64) & 7]
 
 
 @njit(cache=True)
-def _encode_kernel(fields, n_words, cols, offsets, widths, signed, family_of):
-    n = fields.shape[0]
+def _encode_kernel(values, family, n_words, cols, offsets, widths, signed):
+    n = values.shape[0]
     words = np.zeros((n, n_words), dtype=np.uint64)
     overflows = 0
     for r in range(n):
-        fam = family_of[fields[r, F_OPCODE] & 7]
+        fam = family[r]
         for k in range(cols.shape[1]):
             width = widths[fam, k]
             if width == 0:
                 break
-            raw = fields[r, cols[fam, k]]
+            raw = values[r, cols[fam, k]]
             if signed[fam, k]:
                 lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
             else:
@@ -218,33 +264,27 @@ def _encode_kernel(fields, n_words, cols, offsets, widths, signed, family_of):
             if raw < lo or raw > hi:
                 overflows += 1
             value = np.uint64(raw & ((1 << width) - 1))  # two's complement, then truncate
-            word, bit = offsets[fam, k] // 64, offsets[fam, k] % 64
-            words[r, word] |= value << np.uint64(bit)
-            if bit + width > 64:  # the field straddles two words
-                words[r, word + 1] |= value >> np.uint64(64 - bit)
+            # The layout never lets a field straddle a 64-bit word (_bitfields.pack).
+            words[r, offsets[fam, k] // 64] |= value << np.uint64(offsets[fam, k] % 64)
     return words, overflows
 
 
 @njit(cache=True)
-def _decode_kernel(words, cols, offsets, widths, signed, family_of):
+def _decode_kernel(words, family, n_cols, cols, offsets, widths, signed):
     n = words.shape[0]
-    fields = np.zeros((n, NUM_FIELDS), dtype=np.int64)
+    values = np.zeros((n, n_cols), dtype=np.int64)
     for r in range(n):
-        fam = family_of[np.int64(words[r, 0] & np.uint64(7))]
+        fam = family[r]
         for k in range(cols.shape[1]):
             width = widths[fam, k]
             if width == 0:
                 break
-            word, bit = offsets[fam, k] // 64, offsets[fam, k] % 64
-            value = words[r, word] >> np.uint64(bit)
-            if bit + width > 64:
-                value |= words[r, word + 1] << np.uint64(64 - bit)
-            value &= np.uint64((1 << width) - 1)
-            out = np.int64(value)
+            value = words[r, offsets[fam, k] // 64] >> np.uint64(offsets[fam, k] % 64)
+            out = np.int64(value & np.uint64((1 << width) - 1))
             if signed[fam, k] and out >= (1 << (width - 1)):
                 out -= 1 << width
-            fields[r, cols[fam, k]] = out
-    return fields
+            values[r, cols[fam, k]] = out
+    return values
 
 
 def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
@@ -254,42 +294,34 @@ def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     fit their width (they are stored wrapped, as a C bit-field assignment would).
     """
     fields = np.ascontiguousarray(fields, dtype=np.int64).reshape(-1, NUM_FIELDS)
-    words, overflows = _encode_kernel(fields, layout.words, *_tables(layout))
+    family = _family_of(fields[:, F_OPCODE])
+    words, overflows = _encode_kernel(fields, family, layout.words, *_insn_tables(layout))
     return words, int(overflows)
 
 
 def decode(words: np.ndarray, layout: Layout) -> np.ndarray:
     """Decode words into the ``(n, NUM_FIELDS)`` field array the hardware sees."""
     words = np.ascontiguousarray(words, dtype=np.uint64).reshape(-1, layout.words)
-    return _decode_kernel(words, *_tables(layout))
-
-
-def _mask(width: int) -> np.uint64:
-    return np.uint64((1 << width) - 1)
+    family = _family_of(words[:, 0] & np.uint64(7))
+    return _decode_kernel(words, family, NUM_FIELDS, *_insn_tables(layout))
 
 
 def encode_uops(uops: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
-    """Pack ``(m, 3)`` micro-op indices into ``uint64`` words; returns ``(words, overflows)``."""
-    uops = np.asarray(uops, dtype=np.int64).reshape(-1, 3)
-    words = np.zeros(len(uops), dtype=np.uint64)
-    overflows = 0
-    offset = 0
-    for col, width in layout.uop:
-        raw = uops[:, col]
-        overflows += int(np.count_nonzero((raw < 0) | (raw >= 1 << width)))
-        words |= (raw.astype(np.uint64) & _mask(width)) << np.uint64(offset)
-        offset += width
-    return words, overflows
+    """Pack ``(m, 3)`` micro-op indices into ``(m, layout.uop_words)`` ``uint64`` words.
+
+    Returns ``(words, overflows)``, overflows counting indices that did not fit (they wrap).
+    """
+    uops = np.ascontiguousarray(uops, dtype=np.int64).reshape(-1, 3)
+    family = np.zeros(len(uops), dtype=np.int64)
+    words, overflows = _encode_kernel(uops, family, layout.uop_words, *_tables((layout.uop,)))
+    return words, int(overflows)
 
 
 def decode_uops(words: np.ndarray, layout: Layout) -> np.ndarray:
-    words = np.asarray(words, dtype=np.uint64)
-    uops = np.zeros((len(words), 3), dtype=np.int64)
-    offset = 0
-    for col, width in layout.uop:
-        uops[:, col] = ((words >> np.uint64(offset)) & _mask(width)).astype(np.int64)
-        offset += width
-    return uops
+    """Unpack ``(m, layout.uop_words)`` micro-op words into ``(m, 3)`` indices."""
+    words = np.ascontiguousarray(words, dtype=np.uint64).reshape(-1, layout.uop_words)
+    family = np.zeros(len(words), dtype=np.int64)
+    return _decode_kernel(words, family, 3, *_tables((layout.uop,)))
 
 
 @dataclass

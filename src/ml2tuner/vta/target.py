@@ -10,10 +10,11 @@ parameters.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
+
+from . import _bitfields
 
 __all__ = ["Target", "TargetError", "PRESETS", "get_target", "parse_model_string"]
 
@@ -102,10 +103,20 @@ class Target:
         return self.batch * self.block * (1 << self.log_inp_width) // 8
 
     @cached_property
+    def uop_field_widths(self) -> tuple[int, int, int]:
+        """Widths of the micro-op's ``dst_idx``, ``src_idx`` and ``wgt_idx`` (``VTAUop`` in
+        hw_spec.h): ``src_idx`` indexes INP for GEMM and ACC for ALU, so it is as wide as the
+        wider of the two indices."""
+        acc, inp = self.log_acc_depth, self.log_inp_depth
+        return acc, max(acc, inp), self.log_wgt_depth
+
+    @cached_property
     def uop_bits(self) -> int:
-        """Micro-op word width: the three index fields, rounded up to a power of two ≥ 32."""
-        need = self.log_acc_depth + self.log_inp_depth + self.log_wgt_depth
-        return max(32, 1 << math.ceil(math.log2(need)))
+        """Micro-op word width: ``VTAUop``'s ``uint32_t`` bit-fields as C lays them out
+        (32 bits for VTA's presets); our extension rounds a larger struct up to a power of two,
+        so a DRAM element stays a power-of-two number of bytes (docs/vta-model.md)."""
+        _, size = _bitfields.pack(self.uop_field_widths, 32)
+        return max(32, 1 << (size - 1).bit_length())
 
     @cached_property
     def uop_elem_bytes(self) -> int:
