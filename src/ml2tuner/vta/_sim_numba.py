@@ -13,8 +13,8 @@ Two shortcuts differ from the reference in form, not in result:
 * a multi-row DMA is computed in closed form: once a module's first request has the bus,
   each later request of the same instruction is issued after the previous one is done, which
   is after the bus is free again, so it never waits (the latency is non-negative);
-* the uop-window statistics (max indices, hazards) are cached per ``(uop_bgn, uop_end)`` and
-  invalidated by every ``LOAD UOP``.
+* the uop-window statistics (min/max indices, hazards) are cached per ``(uop_bgn, uop_end)``
+  and invalidated by every ``LOAD UOP``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ from .isa import (
     U_WGT,
 )
 
-__all__ = ["COUNTER_NAMES", "NUM_PARAMS", "run"]
+__all__ = ["COUNTER_NAMES", "NUM_PARAMS", "NUM_SLOTS", "run"]
 
 COUNTER_NAMES = (
     "inp_load_nbytes",
@@ -134,7 +134,7 @@ INSNS = np.array([C_LOAD_INSNS, C_COMPUTE_INSNS, C_STORE_INSNS], dtype=np.int64)
 MAX_BURST_BEATS = 256  # AXI4 burst length limit
 NEVER = np.int64(1) << np.int64(62)
 CACHE_SLOTS = 256  # uop-window cache (a power of two)
-K_HAZARDS, K_OVERRUNS, K_OOB = 0, 1, 2  # checks reported beside the counters
+K_HAZARDS, K_OVERRUNS, K_OOB, K_RACES = 0, 1, 2, 3  # checks reported beside the counters
 S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
 # The kernel's parameter vector (one array keeps the per-call dispatch cheap); the last three
 # blocks hold one entry per memory id.
@@ -150,8 +150,15 @@ S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
 ) = range(8)
 P_DEPTHS, P_ELEM_BYTES, P_DRAM_ELEMS = 8, 13, 18
 NUM_PARAMS = 23
-# Uop-window statistics: max dst, max src, max wgt, GEMM hazard, ALU hazard.
-W_DST, W_SRC, W_WGT, W_GEMM_HAZARD, W_ALU_HAZARD = 0, 1, 2, 3, 4
+# Uop-window statistics: max dst, max src, max wgt, GEMM hazard, ALU hazard, min dst/src/wgt.
+W_DST, W_SRC, W_WGT, W_GEMM_HAZARD, W_ALU_HAZARD, W_MIN_DST, W_MIN_SRC, W_MIN_WGT = range(8)
+# SRAM regions shared between modules (the race check): LOAD writes INP/WGT that GEMM reads,
+# GEMM/ALU write OUT that STORE reads. A region is (first row mod depth, rows), rows = 0: none.
+SLOT_INP, SLOT_WGT, SLOT_OUT = 0, 1, 2
+NUM_SLOTS = 3
+SLOT_MEM = np.array([MEM_INP, MEM_WGT, MEM_OUT], dtype=np.int64)
+# Pairs of modules that share a region (every such pair is one writer and one reader).
+SHARES = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -170,9 +177,19 @@ def _reach(base, factor_out, factor_in, iter_out, iter_in):
 
 
 @njit(cache=True)
+def _overlap(lo_a, rows_a, lo_b, rows_b, depth):
+    """Whether two regions of a circular SRAM share a row (``lo`` < depth, rows <= depth)."""
+    if rows_a == 0 or rows_b == 0:
+        return False
+    ahead = lo_b - lo_a if lo_b >= lo_a else lo_b - lo_a + depth
+    return ahead < rows_a or (depth - ahead) % depth < rows_b
+
+
+@njit(cache=True)
 def run(fields, uops, params):
-    """Simulate; returns ``(cycles, finished, deadlock, timed_out, hazards, overruns, oob,
-    counters)`` with ``counters`` ordered as :data:`COUNTER_NAMES`.
+    """Simulate; returns ``(cycles, finished, deadlock, timed_out, checks, counters, order)``:
+    ``checks`` = hazards, overruns, oob, races; ``counters`` ordered as :data:`COUNTER_NAMES`;
+    ``order`` the instructions in the order they started.
 
     ``params`` is the ``int64`` vector described by the ``P_*`` indices.
     """
@@ -185,7 +202,7 @@ def run(fields, uops, params):
     dram_elems = params[P_DRAM_ELEMS : P_DRAM_ELEMS + 5]
     n = fields.shape[0]
     counters = np.zeros(len(COUNTER_NAMES), np.int64)
-    checks = np.zeros(3, np.int64)
+    checks = np.zeros(4, np.int64)
     state = np.zeros(2, np.int64)
     uop_depth, acc_depth = depths[MEM_UOP], depths[MEM_ACC]
     # Uop SRAM: rows never loaded read as zero; a bitmap avoids clearing the whole SRAM per
@@ -193,7 +210,7 @@ def run(fields, uops, params):
     uop_sram = np.empty((uop_depth, 3), np.int64)
     uop_loaded = np.zeros(uop_depth, np.uint8)
     cache_key = np.zeros((CACHE_SLOTS, 3), np.int64)  # uop_bgn, uop_end, generation + 1
-    cache_val = np.zeros((CACHE_SLOTS, 5), np.int64)  # W_* columns
+    cache_val = np.zeros((CACHE_SLOTS, 8), np.int64)  # W_* columns
 
     # Command queues: queue q holds instructions qinsn[qoff[q]:qoff[q + 1]] in stream order.
     queue_of = np.empty(n, np.int64)
@@ -227,6 +244,16 @@ def run(fields, uops, params):
     fifo_time = np.zeros((4, capacity), np.int64)
     fifo_head = np.zeros(4, np.int64)
     fifo_count = np.zeros(4, np.int64)
+    # Happens-before from the tokens (vector clocks): clock[q, r] = how many of module r's
+    # instructions are known to have completed when module q's current instruction starts; a
+    # token carries its pusher's clock.
+    clock = np.zeros((3, 3), np.int64)
+    fifo_clock = np.zeros((4, capacity, 3), np.int64)
+    # The shared regions each started instruction touches, by queue position (slot columns).
+    region_lo = np.zeros((n, NUM_SLOTS), np.int64)
+    region_rows = np.zeros((n, NUM_SLOTS), np.int64)
+    order = np.empty(n, np.int64)
+    n_started = 0
 
     def dma(t, rows, row_bytes):
         """``rows`` back-to-back transfers of ``row_bytes`` issued at ``t``; returns done."""
@@ -260,18 +287,28 @@ def run(fields, uops, params):
         ):
             return slot
         best_dst, best_src, best_wgt = 0, 0, 0
+        low_dst, low_src, low_wgt = NEVER, NEVER, NEVER
         for k in range(bgn, end):
-            best_dst = max(best_dst, uop_at(k, U_DST))
-            best_src = max(best_src, uop_at(k, U_SRC))
-            best_wgt = max(best_wgt, uop_at(k, U_WGT))
+            dst, src, wgt = uop_at(k, U_DST), uop_at(k, U_SRC), uop_at(k, U_WGT)
+            best_dst, low_dst = max(best_dst, dst), min(low_dst, dst)
+            best_src, low_src = max(best_src, src), min(low_src, src)
+            best_wgt, low_wgt = max(best_wgt, wgt), min(low_wgt, wgt)
         cache_val[slot, W_DST], cache_val[slot, W_SRC] = best_dst, best_src
         cache_val[slot, W_WGT] = best_wgt
+        cache_val[slot, W_MIN_DST], cache_val[slot, W_MIN_SRC] = low_dst, low_src
+        cache_val[slot, W_MIN_WGT] = low_wgt
         cache_val[slot, W_GEMM_HAZARD] = has_repeat(bgn, end - bgn, rmw - 1)
         cache_val[slot, W_ALU_HAZARD] = has_repeat(bgn, end - bgn, rmw // 2)
         cache_key[slot, 0], cache_key[slot, 1], cache_key[slot, 2] = bgn, end, generation + 1
         return slot
 
-    def gemm_alu(i):
+    def region(pos, slot, lo, hi, mem):
+        """Record that the instruction at queue position ``pos`` touches rows [lo, hi]."""
+        depth = depths[mem]
+        region_lo[pos, slot] = lo % depth
+        region_rows[pos, slot] = min(hi - lo + 1, depth)
+
+    def gemm_alu(i, pos):
         """Counters and checks of GEMM/ALU ``i``; returns its duration without the overhead."""
         is_gemm = fields[i, F_OPCODE] == OP_GEMM
         bgn, end = fields[i, F_UOP_BGN], fields[i, F_UOP_END]
@@ -292,10 +329,15 @@ def run(fields, uops, params):
             cache_val[slot, W_SRC], fields[i, F_SRC_OUT], fields[i, F_SRC_IN], io, ii
         )
         overrun = end > uop_depth or dst_reach >= acc_depth
+        region(pos, SLOT_OUT, cache_val[slot, W_MIN_DST], dst_reach, MEM_OUT)
+        if is_gemm and not reset:  # a reset keeps nothing it reads (ACC becomes zero)
+            region(pos, SLOT_INP, cache_val[slot, W_MIN_SRC], src_reach, MEM_INP)
         if is_gemm:
             wgt_reach = _reach(
                 cache_val[slot, W_WGT], fields[i, F_WGT_OUT], fields[i, F_WGT_IN], io, ii
             )
+            if not reset:
+                region(pos, SLOT_WGT, cache_val[slot, W_MIN_WGT], wgt_reach, MEM_WGT)
             overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
             checks[K_HAZARDS] += not reset and cache_val[slot, W_GEMM_HAZARD] != 0
         else:
@@ -319,7 +361,7 @@ def run(fields, uops, params):
         checks[K_OOB] += dram + x > dram_elems[MEM_UOP]
         return dma(t, 1, x * elem_bytes[MEM_UOP])
 
-    def load_or_store(i, t, mem):
+    def load_or_store(i, pos, t, mem):
         """A 2-D LOAD (INP with padding, WGT, ACC) or STORE (mem = MEM_OUT) from ``t``."""
         x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
         sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
@@ -340,24 +382,52 @@ def run(fields, uops, params):
         width = x_pad0 + x + x_pad1
         pad = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero element per cycle
         counters[C_PAD_CYCLES] += pad
-        checks[K_OVERRUNS] += sram + (y_pad0 + y + y_pad1) * width > depths[mem]
+        rows = (y_pad0 + y + y_pad1) * width
+        checks[K_OVERRUNS] += sram + rows > depths[mem]
+        if mem != MEM_ACC:  # LOAD ACC runs on the compute module itself
+            region(
+                pos,
+                SLOT_INP if mem == MEM_INP else SLOT_WGT if mem == MEM_WGT else SLOT_OUT,
+                sram,
+                sram + rows - 1,
+                mem,
+            )
         checks[K_OOB] += dram + (y - 1) * stride + x > dram_elems[mem]
         return dma(t + pad, y, x * elem_bytes[mem])
 
-    def execute(i, start):
-        """Side effects and end time of instruction ``i`` started at ``start``."""
+    def execute(i, pos, start):
+        """Side effects and end time of instruction ``i`` (queue position ``pos``)."""
         op, mem = fields[i, F_OPCODE], fields[i, F_MEM_TYPE]
         t = start + overhead
         moves = fields[i, F_X_SIZE] != 0 and fields[i, F_Y_SIZE] != 0
         if op == OP_GEMM or op == OP_ALU:
-            return t + gemm_alu(i)
+            return t + gemm_alu(i, pos)
         if op == OP_LOAD and mem == MEM_UOP:
             return load_uop(i, t) if fields[i, F_X_SIZE] != 0 else t
         if op == OP_LOAD and (mem == MEM_INP or mem == MEM_WGT or mem == MEM_ACC):
-            return load_or_store(i, t, mem) if moves else t
+            return load_or_store(i, pos, t, mem) if moves else t
         if op == OP_STORE:
-            return load_or_store(i, t, MEM_OUT) if moves else t
+            return load_or_store(i, pos, t, MEM_OUT) if moves else t
         return t  # FINISH, a LOAD of another memory, unknown opcodes
+
+    def races_with_others(q, pos):
+        """Whether the instruction at ``pos`` shares a region with a started instruction of
+        another module that the tokens do not order before it (those starting later check
+        against this one)."""
+        for r in range(3):
+            if not SHARES[q, r]:
+                continue
+            for other in range(qoff[r] + clock[q, r], qoff[r] + head[r]):
+                for slot in range(NUM_SLOTS):
+                    if _overlap(
+                        region_lo[pos, slot],
+                        region_rows[pos, slot],
+                        region_lo[other, slot],
+                        region_rows[other, slot],
+                        depths[SLOT_MEM[slot]],
+                    ):
+                        return True
+        return False
 
     def blocked_on(q):
         """The FIFO module ``q`` waits to push into (its first pending flag), or NO_FIFO."""
@@ -375,7 +445,9 @@ def run(fields, uops, params):
             if fifo_count[fifo] >= dep_depth:
                 return False
             slot = fifo_head[fifo] + fifo_count[fifo]
-            fifo_time[fifo, slot - capacity if slot >= capacity else slot] = push_time[q]
+            slot = slot - capacity if slot >= capacity else slot
+            fifo_time[fifo, slot] = push_time[q]
+            fifo_clock[fifo, slot, :] = clock[q, :]
             fifo_count[fifo] += 1
             pending[q] &= ~(1 << flag)
         return True
@@ -416,9 +488,9 @@ def run(fields, uops, params):
             if t < best_t:
                 best, best_t = q, t
         if best == -2:
-            return reached, False, True, False, checks[0], checks[1], checks[2], counters
+            return reached, False, True, False, checks, counters, order[:n_started]
         if best_t > max_cycles:
-            return max_cycles, False, False, True, checks[0], checks[1], checks[2], counters
+            return max_cycles, False, False, True, checks, counters, order[:n_started]
         if best == -1 and fetch_next == burst_end:  # request the next burst
             count = min(burst, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
@@ -443,11 +515,16 @@ def run(fields, uops, params):
         i = qinsn[pos]
         counters[STALL[q]] += best_t - max(module_free[q], dispatch_time[pos])
         start_time[pos] = best_t
+        order[n_started] = i
+        n_started += 1
+        clock[q, q] = head[q]  # its own earlier instructions have completed
         head[q] += 1
         for flag in range(2):
             if not pop_mask[i] & (1 << flag):
                 continue
             fifo = POP_FIFO[q, flag]
+            for r in range(3):
+                clock[q, r] = max(clock[q, r], fifo_clock[fifo, fifo_head[fifo], r])
             fifo_head[fifo] = fifo_head[fifo] + 1 if fifo_head[fifo] + 1 < capacity else 0
             fifo_count[fifo] -= 1
             producer = PRODUCER[fifo]
@@ -456,15 +533,17 @@ def run(fields, uops, params):
                 if push_pending(producer):
                     module_free[producer] = push_time[producer]
                     reached = max(reached, push_time[producer])
-        end = execute(i, best_t)
+        end = execute(i, pos, best_t)
+        checks[K_RACES] += races_with_others(q, pos)
+        clock[q, q] = head[q]  # tokens it pushes carry its own completion
         counters[BUSY[q]] += end - best_t
         counters[INSNS[q]] += 1
         counters[C_INSNS] += 1
         reached = max(reached, end)
         if fields[i, F_OPCODE] == OP_FINISH and q == Q_COMPUTE:
             if end > max_cycles:
-                return max_cycles, False, False, True, checks[0], checks[1], checks[2], counters
-            return end, True, False, False, checks[0], checks[1], checks[2], counters
+                return max_cycles, False, False, True, checks, counters, order[:n_started]
+            return end, True, False, False, checks, counters, order[:n_started]
         push_time[q] = end
         pending[q] = push_mask[i]
         if push_pending(q):

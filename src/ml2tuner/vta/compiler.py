@@ -363,7 +363,9 @@ class _Emitter:
 
     # ---- the tile loops ----------------------------------------------------------------
     def steps(self):
-        """Yield lists of (thread, b, co_tile, h_tile, w_tile) executed in lockstep."""
+        """Yield lists of (thread, b, co_tile, h_tile, w_tile) executed in lockstep; a thread
+        without a tile in the step (``co_tile`` None) is listed when the plan keeps idle
+        threads' token handshakes."""
         p = self.plan
         for b in range(p.n_b):
             for hs in range(-(-p.n_h // p.threads_h)):
@@ -373,40 +375,51 @@ class _Emitter:
                         for tc in range(p.threads_co):
                             for th_ in range(p.threads_h):
                                 ht, ct = hs * p.threads_h + th_, cs * p.threads_co + tc
+                                t = tc * p.threads_h + th_
                                 if ht < p.n_h and ct < p.n_co:
-                                    group.append((tc * p.threads_h + th_, b, ct, ht, wt))
+                                    group.append((t, b, ct, ht, wt))
+                                elif p.syncs_idle_threads:
+                                    group.append((t, b, None, None, wt))
                         yield group
 
     def _emit_step(self, tiles: list[tuple[int, ...]]) -> None:
-        """One lockstep group of tiles: reset, chunks of load + GEMM, epilogue, store."""
+        """One lockstep group of tiles: reset, chunks of load + GEMM, epilogue, store.
+
+        An idle thread's entry (``nh == 0``) makes the token calls and nothing else.
+        """
         p, rt = self.plan, self.rt
         for t, _b, _co0, _h0, _w0, nh, nw in tiles:
             rt.tag = t
             rt.dep_pop(STORE_STAGE, COMPUTE_STAGE)
-            self.reset(t, p.tb, p.tco, nh, nw)
+            if nh:
+                self.reset(t, p.tb, p.tco, nh, nw)
         for bi in range(p.tb):
             for chunk in range(p.n_ci):
                 ci0 = chunk * p.tci
                 for t, b, co0, h0, w0, nh, nw in tiles:
                     rt.tag = t
                     rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)
-                    self.load_input(t, b + bi, ci0, p.tci, h0, nh, w0, nw)
-                    if not p.weight_resident:
+                    if nh:
+                        self.load_input(t, b + bi, ci0, p.tci, h0, nh, w0, nw)
+                    if nh and not p.weight_resident:
                         self.load_weights(t, co0, p.tco, ci0, p.tci)
                     rt.dep_push(LOAD_STAGE, COMPUTE_STAGE)
                 for t, _b, co0, _h0, _w0, nh, nw in tiles:
                     rt.tag = t
                     rt.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
-                    self.gemm(t, bi, p.tco, nh, nw, p.tci, co0, ci0)
+                    if nh:
+                        self.gemm(t, bi, p.tco, nh, nw, p.tci, co0, ci0)
                     rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)
         for t, _b, _co0, _h0, _w0, nh, nw in tiles:
             rt.tag = t
-            self.epilogue(t, p.tb, p.tco, nh, nw)
+            if nh:
+                self.epilogue(t, p.tb, p.tco, nh, nw)
             rt.dep_push(COMPUTE_STAGE, STORE_STAGE)
         for t, b, co0, h0, w0, nh, nw in tiles:
             rt.tag = t
             rt.dep_pop(COMPUTE_STAGE, STORE_STAGE)
-            self.store(t, b, co0, p.tb, p.tco, h0, nh, w0, nw)
+            if nh:
+                self.store(t, b, co0, p.tb, p.tco, h0, nh, w0, nw)
             rt.dep_push(STORE_STAGE, COMPUTE_STAGE)
         rt.tag = -1
 
@@ -502,6 +515,9 @@ class _Emitter:
             n_steps += 1
             tiles = []
             for t, b, ct, ht, wt in group:
+                if ct is None:  # an idle thread: tokens only
+                    tiles.append((t, b * p.tb, 0, 0, 0, 0, 0))
+                    continue
                 h0, w0, co0 = ht * p.th, wt * p.tw, ct * p.tco
                 tiles.append(
                     (t, b * p.tb, co0, h0, w0, min(p.th, wl.oh - h0), min(p.tw, wl.ow - w0))

@@ -1,10 +1,13 @@
 """Functional simulator: runs a decoded VTA instruction stream on real data.
 
-Instructions execute one after another in program order, as VTA's own ``fsim`` does
-(dependency tokens are ignored: a correctly synchronised program computes the same result in any
-legal interleaving). The semantics are those of ``docs/machine-semantics.md``: wrapping SRAM
-indices, zero-reading / write-dropping DRAM regions, int32 wrapping accumulators, and the
-accumulator read-modify-write window of the GEMM and ALU pipelines.
+Instructions execute one at a time, in program order or in any order given — normally an
+interleaving of the three modules that the dependency tokens allow (``schedule.legal_order``,
+or the order the timing simulator started them in), as VTA's own ``sim_driver.cc`` runs
+whichever module the tokens let proceed. A correctly synchronised program computes the same
+result in every legal interleaving; a racy one does not. The semantics are those of
+``docs/machine-semantics.md``: wrapping SRAM indices, zero-reading / write-dropping DRAM
+regions, int32 wrapping accumulators, and the accumulator read-modify-write window of the GEMM
+and ALU pipelines.
 
 Every GEMM/ALU instruction is evaluated at once with numpy. The pipeline window is modelled
 exactly: for each op we find the *visible writer* — the latest earlier op writing the address it
@@ -78,8 +81,9 @@ def run_functional(
     wgt: np.ndarray,
     out_elems: int,
     acc: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> FunctionalResult:
-    """Execute the decoded stream in program order on real data.
+    """Execute the decoded stream on real data, in program order or in ``order``.
 
     Args:
         target: the VTA configuration (must be i8w8a32).
@@ -89,12 +93,16 @@ def run_functional(
         wgt: WGT DRAM region, int8 ``(n_wgt, BLOCK, BLOCK)``.
         out_elems: size of the OUT DRAM region in elements.
         acc: optional ACC DRAM region, int32 ``(n_acc, BATCH, BLOCK)``.
+        order: instruction indices in execution order (default: the stream's order).
 
     Returns:
         The OUT region, the final ACC SRAM, hazard/overrun/out-of-bounds counts and counters.
     """
     machine = _Machine(target, uops, inp, wgt, acc, out_elems)
-    for row in np.asarray(fields, dtype=np.int64).tolist():
+    fields = np.asarray(fields, dtype=np.int64)
+    if order is not None:
+        fields = fields[np.asarray(order, dtype=np.int64)]
+    for row in fields.tolist():
         op = row[isa.F_OPCODE]
         if op == isa.OP_FINISH:
             break
@@ -110,9 +118,15 @@ def run_functional(
 
 
 def run_program(
-    program: Program, *, inp: np.ndarray, wgt: np.ndarray, acc: np.ndarray | None = None
+    program: Program,
+    *,
+    inp: np.ndarray,
+    wgt: np.ndarray,
+    acc: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> FunctionalResult:
-    """Run what the hardware sees of ``program`` (its decoded words) on the given DRAM regions.
+    """Run what the hardware sees of ``program`` (its decoded words) on the given DRAM regions,
+    in ``order`` (instruction indices; default: the stream's order).
 
     The OUT and UOP region sizes come from ``program.dram_elems``; the data regions must match
     the sizes recorded there (a mismatch is a caller error and raises ``ValueError``).
@@ -130,7 +144,14 @@ def run_program(
     n_uop = sizes.get(isa.MEM_UOP, len(uops))
     uops = np.concatenate([uops[:n_uop], np.zeros((max(0, n_uop - len(uops)), 3), np.int64)])
     return run_functional(
-        program.target, fields, uops, inp=inp, wgt=wgt, acc=acc, out_elems=sizes.get(isa.MEM_OUT, 0)
+        program.target,
+        fields,
+        uops,
+        inp=inp,
+        wgt=wgt,
+        acc=acc,
+        out_elems=sizes.get(isa.MEM_OUT, 0),
+        order=order,
     )
 
 

@@ -12,21 +12,28 @@ runtime_error  4         the runtime's pre-run checks refuse the stream (TVM's V
                          uop kernels, a kernel larger than the uop buffer)
 wrong_answer   5         it runs, but what ran is not what was meant: a field wrapped when
                          encoded, an SRAM index overran its buffer, DRAM was read out of
-                         bounds, or the accumulator pipeline lost an update (RMW hazard)
+                         bounds, the accumulator pipeline lost an update (RMW hazard), or two
+                         modules touch the same SRAM rows unordered by the dependency tokens
+                         (a data race: some legal interleaving computes something else)
 timeout        7         the dependency tokens deadlock the modules, or the run exceeds the
                          harness's timeout
 ============== ======== ==================================================================
 
 ``functional=True`` additionally executes the stream on random data with the functional
-simulator and compares with the reference convolution (the proof the classification relies on).
+simulator and compares with the reference convolution (the proof the classification relies on),
+under several interleavings of the modules that the tokens allow: the timing run's own and
+adversarial ones in which one module runs ahead as far as its tokens let it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .compiler import CompiledConv, compile_conv2d
 from .fsim import run_program
+from .schedule import legal_order
 from .sim import simulate, simulate_reference
 from .target import Target
 from .workload import Conv2D, pack_data, pack_kernel, random_operands, reference_conv2d
@@ -39,10 +46,16 @@ __all__ = [
     "STATUSES",
     "ERROR_NO",
     "check_functional",
+    "functional_orders",
+    "ADVERSARIAL_PRIORITIES",
 ]
 
 STATUSES = ("valid", "compile_error", "runtime_error", "wrong_answer", "timeout")
 ERROR_NO = {"valid": 0, "compile_error": 2, "runtime_error": 4, "wrong_answer": 5, "timeout": 7}
+# Module preferences of the adversarial interleavings: load and store run ahead (a load
+# overwrites a buffer, a store reads one, as early as the tokens permit), then compute runs
+# ahead (reads inputs, overwrites outputs as early as permitted).
+ADVERSARIAL_PRIORITIES = (("load", "store", "compute"), ("compute", "store", "load"))
 
 
 @dataclass
@@ -97,7 +110,8 @@ def measure(
         workload: the conv2d layer.
         target: the VTA configuration.
         template: ``"nestc"`` or ``"autotvm"``; ``knobs`` must belong to its space.
-        functional: also execute on random data and compare with the reference convolution.
+        functional: also execute on random data and compare with the reference convolution
+            (under :func:`functional_orders`).
         seed: seed of the random operands of the functional run.
         reference_sim: use the plain reference timing simulator instead of the fast one.
     """
@@ -139,7 +153,9 @@ def run_compiled(
         compiled.hidden,
     )
     if functional:
-        result.output_matches_reference = check_functional(workload, target, program, seed)
+        result.output_matches_reference = check_functional(
+            workload, target, program, seed, functional_orders(program, run)
+        )
     return result
 
 
@@ -173,17 +189,45 @@ def classify(program, run, target: Target) -> tuple[str, str, str]:
             "rmw_hazard",
             f"{run.hazards} instruction(s) lost accumulator updates in the GEMM pipeline",
         )
+    if run.races:
+        return (
+            "wrong_answer",
+            "sync_race",
+            f"{run.races} instruction(s) touch SRAM rows another module uses concurrently"
+            " (not ordered by the dependency tokens)",
+        )
     return "valid", "", ""
 
 
-def check_functional(workload: Conv2D, target: Target, program, seed: int) -> bool:
-    """Run ``program`` on random operands; True when the output equals the reference bit for bit."""
+def functional_orders(program, run) -> list[np.ndarray]:
+    """The module interleavings a functional check runs ``program`` under: the order the timing
+    run ``run`` started its instructions in, and the adversarial orders of
+    :data:`ADVERSARIAL_PRIORITIES`."""
+    fields, _ = program.decoded()
+    depth = program.target.dep_queue_depth
+    return [run.order] + [
+        legal_order(fields, priority=p, dep_queue_depth=depth) for p in ADVERSARIAL_PRIORITIES
+    ]
+
+
+def check_functional(
+    workload: Conv2D,
+    target: Target,
+    program,
+    seed: int,
+    orders: list[np.ndarray] | None = None,
+) -> bool:
+    """Run ``program`` on random operands in each of ``orders`` (instruction indices; default:
+    the stream's order only); True when every output equals the reference bit for bit."""
     data, kernel = random_operands(workload, seed)
-    out = run_program(
-        program,
-        inp=pack_data(data, target.batch, target.block).reshape(-1, target.batch, target.block),
-        wgt=pack_kernel(kernel, target.block).reshape(-1, target.block, target.block),
-    ).out
     expected = reference_conv2d(workload, data, kernel)
-    packed = pack_data(expected, target.batch, target.block).reshape(out.shape)
-    return bool((out == packed).all())
+    for order in orders or [None]:
+        out = run_program(
+            program,
+            inp=pack_data(data, target.batch, target.block).reshape(-1, target.batch, target.block),
+            wgt=pack_kernel(kernel, target.block).reshape(-1, target.block, target.block),
+            order=order,
+        ).out
+        if not (out == pack_data(expected, target.batch, target.block).reshape(out.shape)).all():
+            return False
+    return True

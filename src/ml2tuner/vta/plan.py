@@ -81,6 +81,10 @@ class ConvPlan:
     tvm_dma: bool  # loads/stores must be single 2-D DMAs (TVM) or one per plane (NEST-C)
     verify_dep: bool  # the runtime checks uop kernels (TVM) or not (NEST-C)
     checks_uop_depth: bool  # the compiler refuses a kernel larger than the uop buffer (NEST-C)
+    # A lockstep step with fewer tiles than threads still runs every thread's token handshakes
+    # (TVM: the split's guard skips the data, CoProcSync keeps the tokens) or only the active
+    # threads' (the nestc stand-in: the public NEST-C sources do not say).
+    syncs_idle_threads: bool
 
     @property
     def threads(self) -> int:
@@ -180,6 +184,7 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             False,
             False,
             True,
+            False,
         )
 
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
@@ -217,9 +222,15 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
         True,
         True,
         False,
+        True,
     )
-    # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard: the last
-    # round of tiles runs on fewer threads (steps() skips the missing ones).
+    # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard (te's
+    # MakeBoundCheck, a `likely` condition): in the last round the missing threads' data
+    # statements are skipped. CoProcSync (tir/transforms/coproc_sync.cc, run in phase 1 before
+    # InjectVirtualThread) synchronises a guarded statement as a whole: the pushes and pops it
+    # places between the `if` and its neighbours are outside the guard, and the body is made
+    # self-balanced (MatchFixEnterPop/MatchFixExitPush). So an idle thread still hands its
+    # tokens on, with nothing in between (syncs_idle_threads).
     _check_capacity(plan)
     return plan
 

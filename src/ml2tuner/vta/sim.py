@@ -3,7 +3,7 @@
 Four modules (fetch, load, compute, store) run the decoded instruction stream, synchronised by
 command queues and dependency-token FIFOs, and share one DRAM bus. The model is specified in
 ``docs/timing-model.md``; it needs no data, only the instruction fields and the uop image (for
-the read-modify-write hazard check).
+the read-modify-write hazard check and the SRAM regions of the race check).
 
 :func:`simulate_reference` is the plain, readable implementation; :func:`simulate` runs the
 numba kernel in ``_sim_numba.py``. Both return identical :class:`SimResult` objects (the tests
@@ -79,8 +79,9 @@ class SimResult:
 
     ``cycles`` is the time the FINISH instruction completed; when the run did not finish it is
     the latest time reached (deadlock) or ``max_cycles`` (timeout). ``hazards``,
-    ``sram_overruns`` and ``dram_oob`` count instructions; ``counters`` is keyed by
-    :data:`COUNTER_NAMES`.
+    ``sram_overruns``, ``dram_oob`` and ``races`` count instructions; ``counters`` is keyed by
+    :data:`COUNTER_NAMES`; ``order`` lists the instructions in the order they started (a legal
+    interleaving of the three modules, see ``fsim.run_functional``).
     """
 
     cycles: int
@@ -91,6 +92,8 @@ class SimResult:
     sram_overruns: int
     dram_oob: int
     counters: dict[str, int]
+    races: int = 0
+    order: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
 
 
 def default_max_cycles(target: Target) -> int:
@@ -160,18 +163,22 @@ def simulate(
     params[_sim_numba.P_MAX_CYCLES] = max_cycles
     for mem in MEMORIES:
         params[_sim_numba.P_DRAM_ELEMS + mem] = dram_elems.get(mem, 0)
-    out = _sim_numba.run(fields, uops, params)
-    cycles, finished, deadlock, timed_out, hazards, overruns, oob, counters = out
+    cycles, finished, deadlock, timed_out, checks, counters, order = _sim_numba.run(
+        fields, uops, params
+    )
+    hazards, overruns, oob, races = checks.tolist()
     counts = dict(zip(COUNTER_NAMES, counters.tolist(), strict=True))
     return SimResult(
         int(cycles),
         bool(finished),
         bool(deadlock),
         bool(timed_out),
-        int(hazards),
-        int(overruns),
-        int(oob),
+        hazards,
+        overruns,
+        oob,
         counts,
+        races,
+        order,
     )
 
 
@@ -224,10 +231,27 @@ class _Module:
     free: int = 0
     pending: list[str] = field(default_factory=list)  # FIFOs still to push into (blocked)
     push_time: int = 0
+    # Happens-before: how many instructions of each module (load, compute, store) are known
+    # to have completed when this module's current instruction starts.
+    clock: list[int] = field(default_factory=lambda: [0, 0, 0])
+    # Shared SRAM regions each started instruction touched: {memory: (first row, rows)}.
+    regions: list[dict[int, tuple[int, int]]] = field(default_factory=list)
 
     @property
     def head(self) -> int:
         return len(self.starts)
+
+
+_INDEX = {"load": 0, "compute": 1, "store": 2}
+# Which modules share SRAM: LOAD writes INP/WGT that COMPUTE reads; COMPUTE writes OUT that
+# STORE reads. Each shared memory has exactly one writing and one reading module.
+_SHARES = {"load": ("compute",), "compute": ("load", "store"), "store": ("compute",)}
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int], depth: int) -> bool:
+    """Whether two regions ``(first row mod depth, rows)`` of a circular SRAM share a row."""
+    ahead = (b[0] - a[0]) % depth
+    return ahead < a[1] or (a[0] - b[0]) % depth < b[1]
 
 
 def _route(opcode: int, mem_type: int) -> str:
@@ -272,12 +296,18 @@ class _Reference:
             ),
             "store": _Module("store", queue["store"], {F_POP_PREV: "c2s"}, {F_PUSH_PREV: "s2c"}),
         }
-        self.fifos: dict[str, deque[int]] = {name: deque() for name in ("l2c", "c2l", "c2s", "s2c")}
+        # A token is (push time, the pusher's clock).
+        self.fifos: dict[str, deque[tuple[int, list[int]]]] = {
+            name: deque() for name in ("l2c", "c2l", "c2s", "s2c")
+        }
         self.producer = {"l2c": "load", "c2l": "compute", "c2s": "compute", "s2c": "store"}
         self.insn_bytes = layout_for(target).insn_bits // 8
         self.burst = max(1, (MAX_BURST_BEATS * target.bus_bytes) // self.insn_bytes)
         self.fetch_next = self.burst_end = self.fetch_free = 0
         self.reached = 0
+        self.races = 0
+        self.order: list[int] = []
+        self.touched: dict[int, tuple[int, int]] = {}  # regions of the instruction executing
 
     # ---- the event loop ------------------------------------------------------------------
     def run(self) -> SimResult:
@@ -309,6 +339,8 @@ class _Reference:
             self.overruns,
             self.oob,
             dict(self.counters),
+            self.races,
+            np.array(self.order, dtype=np.int64),
         )
 
     # ---- fetch ---------------------------------------------------------------------------
@@ -352,22 +384,29 @@ class _Reference:
             if row[column]:
                 if not self.fifos[fifo]:
                     return None
-                start = max(start, self.fifos[fifo][0])
+                start = max(start, self.fifos[fifo][0][0])
         return start
 
     def _run_module(self, m: _Module, start: int) -> tuple[int, bool]:
         """Start ``m``'s head at ``start``; returns ``(end, is_finish)``."""
         row = self.fields[m.queue[m.head]]
         self.counters[f"{m.name}_stall"] += start - max(m.free, m.dispatch[m.head])
+        self.order.append(m.queue[m.head])
+        m.clock[_INDEX[m.name]] = m.head  # its own earlier instructions have completed
         m.starts.append(start)
         for column, fifo in m.pops.items():
             if row[column]:
-                self.fifos[fifo].popleft()
+                _, clock = self.fifos[fifo].popleft()
+                m.clock = [max(a, b) for a, b in zip(m.clock, clock, strict=True)]
                 producer = self.modules[self.producer[fifo]]
                 if producer.pending and producer.pending[0] == fifo:  # unblock it
                     producer.push_time = max(producer.push_time, start)
                     self._push(producer)
+        self.touched = {}
         end = self._execute(row, start)
+        m.regions.append(self.touched)
+        self.races += self._races(m)
+        m.clock[_INDEX[m.name]] = m.head  # the tokens it pushes carry its own completion
         self.counters[f"{m.name}_busy"] += end - start
         self.counters[f"{m.name}_insns"] += 1
         self.counters["insn_count"] += 1
@@ -385,10 +424,28 @@ class _Reference:
             fifo = self.fifos[m.pending[0]]
             if len(fifo) >= self.target.dep_queue_depth:
                 return
-            fifo.append(m.push_time)
+            fifo.append((m.push_time, list(m.clock)))
             m.pending.pop(0)
         m.free = m.push_time
         self.reached = max(self.reached, m.push_time)
+
+    def _races(self, m: _Module) -> bool:
+        """Whether ``m``'s instruction that just started shares a region with an instruction of
+        another module that has started and that the tokens do not order before it (one that
+        starts later checks against this one)."""
+        mine = m.regions[-1]
+        for name in _SHARES[m.name]:
+            other = self.modules[name]
+            for theirs in other.regions[m.clock[_INDEX[name]] :]:
+                for mem, region in mine.items():
+                    if mem in theirs and _overlap(region, theirs[mem], self.depths[mem]):
+                        return True
+        return False
+
+    def _touch(self, mem: int, lo: int, hi: int) -> None:
+        """The executing instruction touches rows [lo, hi] of a shared SRAM."""
+        depth = self.depths[mem]
+        self.touched[mem] = (lo % depth, min(hi - lo + 1, depth))
 
     # ---- instruction durations and checks ------------------------------------------------
     def _execute(self, row: np.ndarray, start: int) -> int:
@@ -431,14 +488,19 @@ class _Reference:
         name = {MEM_INP: "inp", MEM_WGT: "wgt", MEM_ACC: "acc"}[mem]
         self.counters[f"{name}_load_nbytes"] += x * y * self.elem_bytes[mem]
         self.counters["pad_cycles"] += pad
-        self.overruns += int(row[F_SRAM_BASE]) + (y_pad0 + y + y_pad1) * width > self.depths[mem]
+        rows, sram = (y_pad0 + y + y_pad1) * width, int(row[F_SRAM_BASE])
+        self.overruns += sram + rows > self.depths[mem]
+        if mem != MEM_ACC:  # LOAD ACC runs on the compute module: nothing shared
+            self._touch(mem, sram, sram + rows - 1)
         self._check_dram(row, mem)
         return self.bus.rows(t + pad, y, x * self.elem_bytes[mem])
 
     def _store(self, row: np.ndarray, t: int) -> int:
         x, y = int(row[F_X_SIZE]), int(row[F_Y_SIZE])
         self.counters["out_store_nbytes"] += x * y * self.elem_bytes[MEM_OUT]
-        self.overruns += int(row[F_SRAM_BASE]) + y * x > self.depths[MEM_OUT]
+        sram = int(row[F_SRAM_BASE])
+        self.overruns += sram + y * x > self.depths[MEM_OUT]
+        self._touch(MEM_OUT, sram, sram + y * x - 1)
         self._check_dram(row, MEM_OUT)
         return self.bus.rows(t, y, x * self.elem_bytes[MEM_OUT])
 
@@ -469,11 +531,24 @@ class _Reference:
                 + (iter_in - 1) * int(row[f_in])
             )
 
+        def low(column: int) -> int:
+            """The smallest index (factors are unsigned, so the first pass's)."""
+            return int(window[:, column].min())
+
         acc = self.depths[MEM_ACC]
-        overrun = end > self.depths[MEM_UOP] or reach(U_DST, F_DST_OUT, F_DST_IN) >= acc
+        dst_reach = reach(U_DST, F_DST_OUT, F_DST_IN)
+        overrun = end > self.depths[MEM_UOP] or dst_reach >= acc
+        self._touch(MEM_OUT, low(U_DST), dst_reach)
         if is_gemm:
-            overrun |= reach(U_SRC, F_SRC_OUT, F_SRC_IN) >= self.depths[MEM_INP]
-            overrun |= reach(U_WGT, F_WGT_OUT, F_WGT_IN) >= self.depths[MEM_WGT]
+            src_reach, wgt_reach = (
+                reach(U_SRC, F_SRC_OUT, F_SRC_IN),
+                reach(U_WGT, F_WGT_OUT, F_WGT_IN),
+            )
+            overrun |= src_reach >= self.depths[MEM_INP]
+            overrun |= wgt_reach >= self.depths[MEM_WGT]
+            if not row[F_RESET]:  # a reset keeps nothing it reads (ACC becomes zero)
+                self._touch(MEM_INP, low(U_SRC), src_reach)
+                self._touch(MEM_WGT, low(U_WGT), wgt_reach)
         elif not row[F_USE_IMM]:  # the ALU reads ACC[src] only without an immediate
             overrun |= reach(U_SRC, F_SRC_OUT, F_SRC_IN) >= acc
         self.overruns += overrun
