@@ -133,10 +133,9 @@ def alu_scalar(opcode: int, a: int, b: int) -> int:
         return max(a, b)
     if opcode == isa.ALU_ADD:
         return wrap32(a + b)
-    if opcode == isa.ALU_SHR:
-        k = b & 31
-        k = k - 32 if k >= 16 else k
-        return wrap32(a >> k if k >= 0 else a << -k)
+    if opcode == isa.ALU_SHR:  # sign: direction, magnitude mod 32: amount (sim_driver.cc)
+        k = abs(b) % 32
+        return wrap32(a >> k if b >= 0 else a << k)
     m = b & 0xFF
     return wrap32(a * (m - 256 if m >= 128 else m))  # ALU_MUL
 

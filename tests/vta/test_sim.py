@@ -52,6 +52,7 @@ def run_both(target: Target, rows, uops=((0, 0, 0),), dram=None, **kwargs) -> Si
     fast = simulate(target, fields, uops, dram, **kwargs)
     slow = simulate_reference(target, fields, uops, dram, **kwargs)
     assert fast == slow
+    np.testing.assert_array_equal(fast.order, slow.order)
     return fast
 
 
@@ -184,6 +185,110 @@ def test_hazard_detection(dsts, opcode, extra, hazard):
     assert result.hazards == hazard and result.sram_overruns == 0
 
 
+def _race_stream(first, second, ordered: bool):
+    """UOP load, then ``first`` (LOAD or STORE module) and ``second`` (COMPUTE), or the other
+    way round, with a token ordering them when ``ordered``."""
+    rows = [insn(OP_LOAD, memory_type=MEM_UOP, x_size=2, y_size=1), first.copy(), second.copy()]
+    producer, consumer = rows[1], rows[2]
+    if ordered:
+        for row in (producer, consumer):  # flags of the FIFO between the two modules
+            module_flags = _token_flags(row, pushes=row is producer, peer=consumer)
+            row[COLUMN[module_flags]] = 1
+    rows.append(insn(OP_FINISH))
+    return rows
+
+
+def _token_flags(row, *, pushes: bool, peer) -> str:
+    """The flag that pushes to (pops from) the module of ``peer``."""
+    opcode = int(row[COLUMN["opcode"]])
+    peer_is_compute = int(peer[COLUMN["opcode"]]) in (OP_GEMM, OP_ALU)
+    if opcode in (OP_GEMM, OP_ALU):  # compute: prev = load side, next = store side
+        prev = int(peer[COLUMN["opcode"]]) == OP_LOAD
+        return ("push_" if pushes else "pop_") + ("prev" if prev else "next")
+    assert peer_is_compute
+    return ("push_" if pushes else "pop_") + ("next" if opcode == OP_LOAD else "prev")
+
+
+_GEMM = insn(OP_GEMM, uop_bgn=0, uop_end=2, iter_out=2, iter_in=1, src_factor_out=8)
+_ALU = insn(OP_ALU, uop_bgn=0, uop_end=2, iter_out=1, iter_in=1, use_imm=1)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "races"),
+    [
+        # GEMM reads INP rows 4..13 (uop src 4/5, two passes 8 apart), WGT row 0, writes OUT 0..1.
+        (insn(OP_LOAD, memory_type=MEM_INP, sram_base=12, y_size=1, x_size=3), _GEMM, 1),
+        (insn(OP_LOAD, memory_type=MEM_INP, sram_base=14, y_size=1, x_size=3), _GEMM, 0),
+        (insn(OP_LOAD, memory_type=MEM_INP, sram_base=0, y_size=2, x_size=2), _GEMM, 0),
+        (insn(OP_LOAD, memory_type=MEM_WGT, sram_base=0, y_size=1, x_size=1), _GEMM, 1),
+        (insn(OP_LOAD, memory_type=MEM_WGT, sram_base=1, y_size=1, x_size=1), _GEMM, 0),
+        # Padding rows are written too: 1 + 1 + 1 rows of width 4 from row 2 reach row 13.
+        (
+            insn(
+                OP_LOAD,
+                memory_type=MEM_INP,
+                sram_base=2,
+                y_size=1,
+                x_size=2,
+                y_pad_0=1,
+                y_pad_1=1,
+                x_pad_0=1,
+                x_pad_1=1,
+            ),
+            _GEMM,
+            1,
+        ),
+        # A region that wraps past the end of the SRAM overlaps rows at its start.
+        (
+            insn(OP_LOAD, memory_type=MEM_INP, sram_base=PYNQ.inp_depth - 1, y_size=1, x_size=6),
+            _GEMM,
+            1,
+        ),
+        (insn(OP_STORE, memory_type=MEM_OUT, sram_base=1, y_size=1, x_size=4), _GEMM, 1),
+        (insn(OP_STORE, memory_type=MEM_OUT, sram_base=2, y_size=1, x_size=4), _ALU, 0),
+        (insn(OP_STORE, memory_type=MEM_OUT, sram_base=0, y_size=1, x_size=1), _ALU, 1),
+        # LOAD ACC runs on the compute module: same module as the GEMM, never a race.
+        (insn(OP_LOAD, memory_type=MEM_ACC, sram_base=0, y_size=1, x_size=2), _GEMM, 0),
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_race_detection(first, second, races, reverse):
+    uops = [(0, 4, 0), (1, 5, 0)]
+    a, b = (second, first) if reverse else (first, second)
+    free = run_both(PYNQ, _race_stream(a, b, ordered=False), uops)
+    assert free.finished and free.races == races
+    if races and int(first[COLUMN["memory_type"]]) != MEM_ACC:
+        assert run_both(PYNQ, _race_stream(a, b, ordered=True), uops).races == 0
+
+
+def test_reset_gemm_reads_nothing_shared():
+    reset = insn(OP_GEMM, uop_bgn=0, uop_end=2, iter_out=1, iter_in=1, reset=1)
+    load = insn(OP_LOAD, memory_type=MEM_INP, sram_base=0, y_size=1, x_size=8)
+    store = insn(OP_STORE, memory_type=MEM_OUT, sram_base=0, y_size=1, x_size=1)
+    assert run_both(PYNQ, _race_stream(load, reset, ordered=False), [(0, 4, 0)] * 2).races == 0
+    assert run_both(PYNQ, _race_stream(store, reset, ordered=False), [(0, 4, 0)] * 2).races == 1
+
+
+def test_tokens_order_across_a_chain_of_modules():
+    # LOAD -> COMPUTE (noop) -> STORE is no path back to LOAD: a STORE and a LOAD share no
+    # memory, but LOAD(INP) after a GEMM is ordered only through the GEMM's own token.
+    uops = [(0, 0, 0)]
+    rows = [
+        insn(OP_LOAD, memory_type=MEM_UOP, x_size=1, y_size=1),
+        insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1, push_next=1),
+        insn(OP_LOAD, memory_type=MEM_UOP, pop_prev=0, push_prev=0),
+        insn(OP_STORE, memory_type=MEM_OUT, pop_prev=1, push_prev=1),
+        insn(OP_LOAD, memory_type=MEM_UOP, pop_next=1, push_prev=1),
+        insn(OP_LOAD, memory_type=MEM_INP, y_size=1, x_size=1, pop_next=1),
+        insn(OP_FINISH),
+    ]
+    # GEMM -> c2s -> STORE -> s2c -> compute noop -> c2l -> LOAD: ordered transitively.
+    assert run_both(PYNQ, rows, uops).races == 0
+    rows[4][COLUMN["push_prev"]] = 0
+    rows[5][COLUMN["pop_next"]] = 0
+    assert run_both(PYNQ, rows, uops).races == 1
+
+
 def test_hazard_sees_reloaded_uops():
     safe, unsafe = [(0, 0, 0), (1, 0, 0)], [(3, 0, 0), (3, 0, 0)]
     gemm = insn(OP_GEMM, uop_bgn=0, uop_end=2, iter_out=2, iter_in=2)
@@ -285,11 +390,11 @@ def test_hazard_sees_reloaded_uops():
                 x_size=2,
                 y_size=2,
                 x_stride=2,
-                x_pad_0=9,
+                x_pad_0=1,
             ),
+            1,
             0,
-            0,
-        ),  # WGT ignores pads
+        ),  # WGT loads pad too: 2 rows x 3 = 6 > 4
         (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=95, x_size=2, y_size=2, x_stride=4), 0, 1),
         (insn(OP_LOAD, memory_type=MEM_ACC, dram_base=94, x_size=2, y_size=2, x_stride=4), 0, 0),
         (
@@ -492,6 +597,7 @@ def test_numba_equals_reference_on_random_streams(seed):
     fast = simulate(target, fields, uops, dram, max_cycles=max_cycles)
     slow = simulate_reference(target, fields, uops, dram, max_cycles=max_cycles)
     assert fast == slow
+    np.testing.assert_array_equal(fast.order, slow.order)
     assert set(fast.counters) == set(COUNTER_NAMES)
     assert fast.finished + fast.deadlock + fast.timed_out == 1
 
@@ -513,10 +619,11 @@ def test_random_streams_cover_all_outcomes():
             ("hazards", r.hazards > 0),
             ("overruns", r.sram_overruns > 0),
             ("oob", r.dram_oob > 0),
+            ("races", r.races > 0),
         }
     assert all(
         (name, True) in outcomes
-        for name in ("finished", "deadlock", "timed_out", "hazards", "overruns", "oob")
+        for name in ("finished", "deadlock", "timed_out", "hazards", "overruns", "oob", "races")
     )
 
 

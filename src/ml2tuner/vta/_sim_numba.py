@@ -362,7 +362,7 @@ def run(fields, uops, params):
         return dma(t, 1, x * elem_bytes[MEM_UOP])
 
     def load_or_store(i, pos, t, mem):
-        """A 2-D LOAD (INP with padding, WGT, ACC) or STORE (mem = MEM_OUT) from ``t``."""
+        """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT) from ``t``."""
         x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
         sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
         counter = (
@@ -375,8 +375,8 @@ def run(fields, uops, params):
             else C_OUT_NBYTES
         )
         counters[counter] += x * y * elem_bytes[mem]
-        y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # only the INP load honours padding
-        if mem == MEM_INP:
+        y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # a store ignores the pad fields
+        if mem != MEM_OUT:
             y_pad0, y_pad1 = fields[i, F_Y_PAD0], fields[i, F_Y_PAD1]
             x_pad0, x_pad1 = fields[i, F_X_PAD0], fields[i, F_X_PAD1]
         width = x_pad0 + x + x_pad1

@@ -256,10 +256,11 @@ def _alu_apply(opcode: int, a: np.ndarray, b: np.ndarray, log_acc_width: int) ->
     if opcode == isa.ALU_ADD:
         return _wrap32(a + b)
     if opcode == isa.ALU_SHR:
-        half = 1 << (log_acc_width - 1)
-        k = b & ((1 << log_acc_width) - 1)
-        k = np.where(k >= half, k - 2 * half, k)  # the low bits read as a signed shift
-        return _wrap32(np.where(k >= 0, a >> np.maximum(k, 0), a << np.maximum(-k, 0)))
+        # The operand's sign picks the direction and its magnitude (mod the accumulator width)
+        # the amount, as in sim_driver.cc and Chisel's TensorAlu; HLS vta.cc reads the low bits
+        # as signed instead, so it shifts 16..31 left (docs/machine-semantics.md).
+        amount = np.abs(b) & ((1 << log_acc_width) - 1)
+        return _wrap32(np.where(b >= 0, a >> amount, a << amount))
     if opcode == isa.ALU_MUL:
         return _wrap32(a * (((b & 0xFF) ^ 0x80) - 0x80))
     return a  # an unknown opcode writes back what it read (vta.cc leaves the tensor as read)
@@ -331,9 +332,9 @@ class _Machine:
         self.counters[_LOAD_COUNTER[mem]] += x_size * y_size * self.elem_bytes[mem]
         y_pad0, y_pad1, x_pad0, x_pad1 = (
             (f[isa.F_Y_PAD0], f[isa.F_Y_PAD1], f[isa.F_X_PAD0], f[isa.F_X_PAD1])
-            if mem == isa.MEM_INP
+            if mem != isa.MEM_UOP
             else (0, 0, 0, 0)
-        )  # only INP loads honour padding
+        )  # INP, WGT and ACC loads honour padding; a uop load is a 1-D copy
         rows = np.arange(y_pad0 + y_size + y_pad1)[:, None] - y_pad0
         cols = np.arange(x_pad0 + x_size + x_pad1)[None, :] - x_pad0
         data = (rows >= 0) & (rows < y_size) & (cols >= 0) & (cols < x_size)

@@ -481,8 +481,7 @@ class _Reference:
         y_pad0, y_pad1, x_pad0, x_pad1 = (
             int(row[c]) for c in (F_Y_PAD0, F_Y_PAD1, F_X_PAD0, F_X_PAD1)
         )
-        if mem != MEM_INP:  # only the input load honours padding
-            y_pad0 = y_pad1 = x_pad0 = x_pad1 = 0
+        # INP, WGT and ACC loads all zero-pad (docs/machine-semantics.md).
         width = x_pad0 + x + x_pad1
         pad = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero element per cycle
         name = {MEM_INP: "inp", MEM_WGT: "wgt", MEM_ACC: "acc"}[mem]
