@@ -22,6 +22,8 @@ envvars:
     "PYTHONPATH",
 
 
+from ml2tuner.report.build import FIGURES, unit_key, validity_name
+from ml2tuner.workflow.columns import MODEL_FILES, SUMMARY_TABLES
 from ml2tuner.workflow.config import SCHEMA_PATH, ConfigError, load_config, normalize_config
 
 try:  # a bad value stops here, in one line naming the key, the value and what is allowed

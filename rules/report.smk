@@ -10,17 +10,9 @@ localrules:
 
 SUMMARY = "results/summary"
 REPORT = "results/report"
-SUMMARY_TABLES = ["runs", "strategies", "spaces", "models", "curves", "claims"]
-# figure (file stem, caption report/<stem>.rst) -> (report category, label); plus one
-# validity map per unit, validity_<target>_<layer>_<template>
-REPORT_FIGURES = {
-    "best_latency": ("1. Tuning", "best latency vs measurements"),
-    "invalid_share": ("1. Tuning", "invalid measurements"),
-    "samples": ("1. Tuning", "samples to optimum / to match autotvm"),
-    "models": ("2. Models", "RMSE of P vs A, ROC of V"),
-    "status": ("3. Search spaces", "status breakdown"),
-}
-UNIT_SLUGS = [f"{u.target.name}_{u.workload.name}_{u.template}" for u in WF.units()]
+# The summary tables (ml2tuner.workflow.columns.SUMMARY_TABLES) and the figures
+# (ml2tuner.report.build.FIGURES; caption report/<stem>.rst), plus one validity map per unit.
+VALIDITY_MAPS = {validity_name(unit_key(u)): unit_key(u) for u in WF.units()}
 
 
 rule summary:
@@ -50,20 +42,21 @@ rule report:
         space=_unit_paths(f"{UNIT}/space.parquet"),
         compiled=_unit_paths(f"{UNIT}/compiled.parquet"),
         measured=all_measured,
-        V=_unit_paths(f"{UNIT}/models/V.json"),
+        V=_unit_paths(f"{UNIT}/models/{MODEL_FILES['V']}"),
+        split=_unit_paths(f"{UNIT}/models/split.parquet"),
         model_metrics=all_metrics,
     output:
         summary=report(f"{REPORT}/summary.md", caption="../report/summary.rst",
                        category="0. Summary", labels={"figure": "summary.md"}),
         **{stem: report(f"{REPORT}/{stem}.png", caption=f"../report/{stem}.rst",
-                        category=category, labels={"figure": label})
-           for stem, (category, label) in REPORT_FIGURES.items()},
-        validity=[report(f"{REPORT}/validity_{slug}.png", caption="../report/validity.rst",
+                        category=figure.category, labels={"figure": figure.label})
+           for stem, figure in FIGURES.items()},
+        validity=[report(f"{REPORT}/{stem}.png", caption="../report/validity.rst",
                          category="3. Search spaces", subcategory="validity maps",
-                         labels={"figure": "validity map", "unit": slug.replace("_", " / ")})
-                  for slug in UNIT_SLUGS],
-        svg=[f"{REPORT}/{stem}.svg"
-             for stem in [*REPORT_FIGURES, *(f"validity_{slug}" for slug in UNIT_SLUGS)]],
+                         labels={"figure": "validity map",
+                                 "unit": f"{key.target} / {key.layer} / {key.template}"})
+                  for stem, key in VALIDITY_MAPS.items()],
+        svg=[f"{REPORT}/{stem}.svg" for stem in [*FIGURES, *VALIDITY_MAPS]],
     log:
         "logs/report/report.log",
     benchmark:

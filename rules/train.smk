@@ -7,9 +7,7 @@ rule train_models:
         compiled=f"{UNIT}/compiled.parquet",
         measured=f"{UNIT}/measured.parquet",
     output:
-        P=f"{UNIT}/models/P.json",
-        V=f"{UNIT}/models/V.json",
-        A=f"{UNIT}/models/A.json",
+        **{role: f"{UNIT}/models/{name}" for role, name in MODEL_FILES.items()},
         metrics=f"{UNIT}/models/metrics.parquet",
         split=f"{UNIT}/models/split.parquet",
         search=f"{UNIT}/models/search.parquet",

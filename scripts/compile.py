@@ -1,8 +1,9 @@
-"""rules/compile.smk → ml2tuner.workflow.run_compile."""
+"""rules/compile.smk → ml2tuner.stages.run_compile."""
 
-from ml2tuner.workflow import load_config, log_to, run_compile
+from ml2tuner.stages import run_compile
+from ml2tuner.workflow import job_log, load_config
 
-log_to(snakemake.log[0])
-wc = snakemake.wildcards
-unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
-run_compile(unit, snakemake.input.space, snakemake.output.compiled)
+with job_log(snakemake.log[0]):
+    wc = snakemake.wildcards
+    unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
+    run_compile(unit, snakemake.input.space, snakemake.output.compiled)

@@ -3,12 +3,17 @@
 from pathlib import Path
 
 from ml2tuner.stages import run_report
-from ml2tuner.workflow import log_to
+from ml2tuner.workflow import job_log, load_config
+from ml2tuner.workflow.config import unit_for_path
 
-log_to(snakemake.log[0])
-run_report(
-    Path(snakemake.input.spaces).parent,
-    snakemake.output.summary,
-    unit_dirs=[Path(path).parent for path in snakemake.input.measured],
-    figures_dir=Path(snakemake.output.summary).parent,
-)
+with job_log(snakemake.log[0]):
+    units = load_config(snakemake.config).units()
+    unit_dirs = {}
+    for path in snakemake.input.measured:
+        unit_dirs[unit_for_path(path, units)] = Path(path).parent
+    run_report(
+        Path(snakemake.input.spaces).parent,
+        snakemake.output.summary,
+        unit_dirs=unit_dirs,
+        figures_dir=Path(snakemake.output.summary).parent,
+    )

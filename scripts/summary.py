@@ -3,12 +3,13 @@
 from pathlib import Path
 
 from ml2tuner.stages import run_summary
-from ml2tuner.workflow import log_to
+from ml2tuner.workflow import job_log, load_config
 
-log_to(snakemake.log[0])
-run_summary(
-    list(snakemake.input.measured),
-    list(snakemake.input.tuning),
-    list(snakemake.input.metrics),
-    Path(snakemake.output.runs).parent,
-)
+with job_log(snakemake.log[0]):
+    run_summary(
+        list(snakemake.input.measured),
+        list(snakemake.input.tuning),
+        list(snakemake.input.metrics),
+        Path(snakemake.output.runs).parent,
+        units=load_config(snakemake.config).units(),
+    )

@@ -3,14 +3,17 @@
 from pathlib import Path
 
 from ml2tuner.stages import run_train
-from ml2tuner.workflow import log_to
+from ml2tuner.workflow import job_log, load_config
 
-log_to(snakemake.log[0])
-run_train(
-    snakemake.input.space,
-    snakemake.input.compiled,
-    snakemake.input.measured,
-    Path(snakemake.output.metrics).parent,
-    settings=dict(snakemake.params.settings),
-    seed=int(snakemake.params.seed),
-)
+with job_log(snakemake.log[0]):
+    wc = snakemake.wildcards
+    unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
+    run_train(
+        unit,
+        snakemake.input.space,
+        snakemake.input.compiled,
+        snakemake.input.measured,
+        Path(snakemake.output.metrics).parent,
+        settings=dict(snakemake.params.settings),
+        seed=int(snakemake.params.seed),
+    )

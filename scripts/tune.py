@@ -1,19 +1,19 @@
 """rules/tune.smk → ml2tuner.stages.run_tune."""
 
-from pathlib import Path
-
 from ml2tuner.stages import run_tune
-from ml2tuner.workflow import log_to
+from ml2tuner.workflow import job_log, load_config
 
-log_to(snakemake.log[0])
-run_tune(
-    snakemake.input.space,
-    snakemake.input.compiled,
-    snakemake.input.measured,
-    Path(snakemake.input.models).parent,
-    snakemake.output.trials,
-    strategy=snakemake.wildcards.strategy,
-    seed=int(snakemake.wildcards.seed),
-    budget=int(snakemake.params.budget),
-    settings=dict(snakemake.params.settings),
-)
+with job_log(snakemake.log[0]):
+    wc = snakemake.wildcards
+    unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
+    run_tune(
+        unit,
+        snakemake.input.space,
+        snakemake.input.compiled,
+        snakemake.input.measured,
+        snakemake.output.trials,
+        strategy=wc.strategy,
+        seed=int(wc.seed),
+        budget=int(snakemake.params.budget),
+        settings=dict(snakemake.params.settings),
+    )

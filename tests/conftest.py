@@ -16,7 +16,7 @@ class Tables:
     """The three tables of one small space, and where they came from."""
 
     def __init__(self, template: str) -> None:
-        from ml2tuner.measure.tables import measure_space
+        from ml2tuner.stages import measure_space
 
         self.layer, self.target, self.template = SMALL_LAYER, SMALL_TARGET, template
         self.space, self.compiled, self.measured = measure_space(
@@ -27,7 +27,11 @@ class Tables:
         from ml2tuner.tuners import TuningSpace
 
         return TuningSpace(
-            self.space, self.layer, self.target, self.compiled if with_hidden else None
+            self.space,
+            self.layer,
+            self.target,
+            self.compiled if with_hidden else None,
+            template=self.template,
         )
 
     def all_failed(self) -> pd.DataFrame:

@@ -111,30 +111,32 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_autotvm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .tuners import export_autotvm_jsonl  # xgboost/optuna only when needed
     from .workflow.config import Unit
-    from .workflow.enumeration import space_frame
-    from .workflow.tables import read_metadata, read_table
+    from .workflow.tables import TableError, read_metadata, read_table
 
     try:
         meta = read_metadata(args.trials)
-        if meta.get("stage") != "tune":
-            raise ValueError(
-                f"not a tuning run (stage {meta.get('stage', 'unknown')!r}); "
-                "expected results/.../tuning/{strategy}/seed{seed}.parquet"
-            )
         unit = Unit.from_metadata(meta)
-        trials = read_table(args.trials)
+        trials = read_table(args.trials, "tuning", unit)
+        # results/{unit}/tuning/{strategy}/seed{seed}.parquet -> results/{unit}/space.parquet
+        space_path = args.space or Path(args.trials).parents[2] / "space.parquet"
+        space = read_table(space_path, "space", unit, ["config_id", "knobs_json"])
         n = export_autotvm_jsonl(
             trials,
             args.out,
-            space=space_frame(unit),
+            space=space,
             workload=unit.workload,
             target=unit.target,
             template=unit.template,
         )
-    except (OSError, ValueError, KeyError) as exc:  # missing, not Parquet, not a trial log
-        if isinstance(exc, OSError) and exc.filename:  # e.g. --out in a missing folder
+    except TableError as exc:
+        print(f"ml2tuner: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:  # --out in a missing folder, metadata of no unit
+        if isinstance(exc, OSError) and exc.filename:
             message = f"{exc.filename}: {exc.strerror}"
         else:
             message = f"{args.trials}: {str(exc).splitlines()[0] if str(exc) else repr(exc)}"
@@ -176,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("trials", help="a tuning run, results/.../tuning/{strategy}/seed{seed}.parquet")
     e.add_argument("--out", required=True, help="the .jsonl file to write")
+    e.add_argument(
+        "--space",
+        help="the unit's space.parquet (default: the one three folders above the run)",
+    )
     e.set_defaults(func=_cmd_export_autotvm)
     return parser
 

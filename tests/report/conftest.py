@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml2tuner.stages import run_train
-from ml2tuner.workflow import read_metadata, read_table, write_table
+from ml2tuner.stages import run_compile, run_enumerate, run_merge, run_simulate_shard, run_train
+from ml2tuner.workflow import Unit, read_metadata, read_table, write_table
+from ml2tuner.workflow.columns import knob_names, tuning_columns
 from ml2tuner.workflow.config import load_config
 from ml2tuner.workflow.tables import derived_metadata
 
@@ -31,18 +32,6 @@ TINY_CONFIG = {
         "N": {"h": 4, "w": 4, "ic": 16, "oc": 32, "kernel": 1, "pad": 0},
     },
 }
-TRIAL_COLUMNS = [
-    "trial",
-    "config_id",
-    "status",
-    "error_no",
-    "latency_us",
-    "best_latency_us",
-    "p_score",
-    "v_prob",
-    "a_score",
-    "tuner_wall_s",
-]
 
 
 def trial_order(measured: pd.DataFrame, strategy: str, seed: int) -> np.ndarray:
@@ -56,17 +45,23 @@ def trial_order(measured: pd.DataFrame, strategy: str, seed: int) -> np.ndarray:
     return order[:BUDGET]
 
 
-def write_trial_log(unit_dir: Path, strategy: str, seed: int) -> Path:
+def write_trial_log(unit: Unit, unit_dir: Path, strategy: str, seed: int) -> Path:
     """A trial log in the tune stage's format and metadata, replayed on ``measured``."""
-    measured = read_table(unit_dir / "measured.parquet")
+    measured = read_table(unit_dir / "measured.parquet", "measured", unit)
+    space = read_table(unit_dir / "space.parquet", "space", unit)
     rows = measured.iloc[trial_order(measured, strategy, seed)].reset_index(drop=True)
+    rows = rows.merge(space, on="config_id", how="left")
     latency = rows["latency_us"].where(rows["status"] == "valid")
+    knobs = knob_names(unit.template, unit.workload, unit.target)
     frame = pd.DataFrame(
         {
             "trial": np.arange(len(rows)),
+            "batch": np.arange(len(rows)),
             "config_id": rows["config_id"],
+            **{name: rows[name] for name in knobs},
             "status": rows["status"],
             "error_no": rows["error_no"],
+            "error_kind": rows["error_kind"],
             "latency_us": rows["latency_us"],
             "best_latency_us": latency.cummin().ffill(),
             "p_score": np.nan,
@@ -76,13 +71,13 @@ def write_trial_log(unit_dir: Path, strategy: str, seed: int) -> Path:
         }
     )
     meta = derived_metadata(
-        read_metadata(unit_dir / "measured.parquet"),
+        read_metadata(unit_dir / "measured.parquet", "measured", unit),
         "tune",
         {"strategy": strategy, "seed": seed, "budget": BUDGET},
     )
     meta.update(strategy=strategy, seed=str(seed))
     path = unit_dir / "tuning" / strategy / f"seed{seed}.parquet"
-    write_table(frame[TRIAL_COLUMNS], path, meta)
+    write_table(frame, path, "tuning", meta, tuning_columns(knobs))
     return path
 
 
@@ -91,6 +86,7 @@ class TinyExperiment:
     """Paths of the tiny experiment (``root`` holds ``results/...`` as the workflow lays it)."""
 
     root: Path
+    units: list[Unit]
     unit_dirs: list[Path]
     tuning: list[Path]
     strategies: tuple[str, ...] = STRATEGIES
@@ -109,8 +105,6 @@ class TinyExperiment:
 
 @pytest.fixture(scope="session")
 def tiny_experiment(tmp_path_factory) -> TinyExperiment:
-    from ml2tuner.workflow import run_compile, run_enumerate, run_merge, run_simulate_shard
-
     cfg = load_config(TINY_CONFIG)
     root = tmp_path_factory.mktemp("report")
     unit_dirs, tuning = [], []
@@ -125,6 +119,7 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
         run_merge(unit, [shard], d / "measured.parquet")
         shard.unlink()
         run_train(
+            unit,
             d / "space.parquet",
             d / "compiled.parquet",
             d / "measured.parquet",
@@ -133,5 +128,5 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
             cfg.model.seed,
         )
         unit_dirs.append(d)
-        tuning += [write_trial_log(d, s, seed) for s in STRATEGIES for seed in SEEDS]
-    return TinyExperiment(root, unit_dirs, tuning)
+        tuning += [write_trial_log(unit, d, s, seed) for s in STRATEGIES for seed in SEEDS]
+    return TinyExperiment(root, cfg.units(), unit_dirs, tuning)

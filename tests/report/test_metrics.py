@@ -74,9 +74,7 @@ def _runs(rows):
             "invalid_share",
         ],
     )
-    return frame.assign(
-        target="t", layer="l", template="nestc", placeholder_strategy=False, n_trials=10
-    )
+    return frame.assign(target="t", layer="l", template="nestc", n_trials=10)
 
 
 def test_match_references_pair_seeds_and_fall_back_to_the_median():
@@ -134,16 +132,14 @@ def test_unit_claims_name_what_makes_a_claim_untestable():
     strategies = pd.DataFrame(
         {
             "strategy": ["autotvm", "ml2tuner"],
-            "placeholder_strategy": [False, True],
             "samples_vs_reference": [1.0, 0.1],
             "invalid_vs_reference": [1.0, 0.2],
         }
     )
-    results = unit_claims(strategies, {"rmse_P": 0.2, "rmse_A": 0.1}, models_placeholder=False)
+    results = unit_claims(strategies.iloc[1:], {"rmse_P": 0.2, "rmse_A": 0.1})
     assert [r.verdict for r in results] == ["not testable", "not testable", "supported"]
-    assert "ml2tuner is a placeholder" in results[0].reason
-    strategies["placeholder_strategy"] = False
-    results = unit_claims(strategies, {"rmse_P": NAN, "rmse_A": NAN}, models_placeholder=False)
+    assert "no autotvm runs in this experiment" in results[0].reason
+    results = unit_claims(strategies, {"rmse_P": NAN, "rmse_A": NAN})
     assert [r.verdict for r in results] == ["supported", "supported", "not testable"]
     assert results[1].value == pytest.approx(0.8)
     text = claims_paragraph({"C2": results})
@@ -152,7 +148,7 @@ def test_unit_claims_name_what_makes_a_claim_untestable():
     assert "cannot be tested here: no RMSE was reported" in text
 
 
-def test_long_model_metrics_reads_the_long_and_the_wide_form():
+def test_long_model_metrics_keeps_the_summary_columns():
     long = pd.DataFrame(
         {
             "model": ["P", "A", "V"],
@@ -163,24 +159,11 @@ def test_long_model_metrics_reads_the_long_and_the_wide_form():
             "objective": ["reg:squarederror"] * 2 + ["binary:logistic"],
         }
     )
-    wide = pd.DataFrame(
-        {
-            "model": ["P", "V", "A"],
-            "task": ["performance", "validity", "performance"],
-            "rmse": [0.2, NAN, 0.1],
-            "accuracy": [NAN, 0.8, NAN],
-            "roc_auc": [NAN, 0.9, NAN],
-            "n_train": [5, 9, 5],
-            "n_test": [2, 3, 2],
-        }
-    )
-    for frame in (long, wide):
-        out = long_model_metrics(frame)
-        assert list(out.columns) == ["model", "metric", "value", "n_train", "n_test", "placeholder"]
-        assert model_value(out, "A", "rmse") / model_value(out, "P", "rmse") == 0.5
-        assert model_value(out, "V", "roc_auc") == 0.9 and not out["placeholder"].any()
-    placeholder = long.assign(value=NAN)
-    assert long_model_metrics(placeholder, placeholder=True)["placeholder"].all()
+    out = long_model_metrics(long)
+    assert list(out.columns) == ["model", "metric", "value", "n_train", "n_test"]
+    assert model_value(out, "A", "rmse") / model_value(out, "P", "rmse") == 0.5
+    assert model_value(out, "V", "roc_auc") == 0.9
+    assert np.isnan(model_value(out, "V", "accuracy"))
 
 
 def test_roc_curve_area_equals_roc_auc():

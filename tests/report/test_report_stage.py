@@ -25,12 +25,16 @@ NEVER = 1e18  # a run that never got there, for pandas' quantiles
 def reported(tiny_experiment, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("out")
     run_summary(
-        tiny_experiment.measured, tiny_experiment.tuning, tiny_experiment.metrics, out / "summary"
+        tiny_experiment.measured,
+        tiny_experiment.tuning,
+        tiny_experiment.metrics,
+        out / "summary",
+        units=tiny_experiment.units,
     )
     run_report(
         out / "summary",
         out / "report" / "summary.md",
-        unit_dirs=tiny_experiment.unit_dirs,
+        unit_dirs=dict(zip(tiny_experiment.units, tiny_experiment.unit_dirs, strict=True)),
         figures_dir=out / "report",
     )
     return out
@@ -94,7 +98,7 @@ def test_every_report_file_is_written(reported, tiny_experiment):
 
 def test_run_metrics_equal_the_trial_logs(reported, tiny_experiment):
     expected = recompute(tiny_experiment).set_index(["layer", "strategy", "seed"]).sort_index()
-    runs = read_table(reported / "summary" / "runs.parquet")
+    runs = read_table(reported / "summary" / "runs.parquet", "runs")
     runs = runs.set_index(["layer", "strategy", "seed"]).sort_index()
     assert len(runs) == 2 * len(tiny_experiment.strategies) * len(tiny_experiment.seeds)
     assert (runs["n_trials"] == tiny_experiment.budget).all()
@@ -110,8 +114,8 @@ def test_run_metrics_equal_the_trial_logs(reported, tiny_experiment):
 
 def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tiny_experiment):
     expected = recompute(tiny_experiment)
-    strategies = read_table(reported / "summary" / "strategies.parquet")
-    claims = read_table(reported / "summary" / "claims.parquet")
+    strategies = read_table(reported / "summary" / "strategies.parquet", "strategies")
+    claims = read_table(reported / "summary" / "claims.parquet", "claims")
     text = (reported / "report" / "summary.md").read_text()
     sections = dict(re.findall(r"## (\w+) on pynq, template nestc\n(.*?)(?=\n## |\Z)", text, re.S))
     for (layer, strategy), group in expected.groupby(["layer", "strategy"]):
@@ -151,8 +155,8 @@ def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tin
 
 
 def test_spaces_and_curves_equal_the_measured_tables(reported, tiny_experiment):
-    spaces = read_table(reported / "summary" / "spaces.parquet").set_index("layer")
-    curves = read_table(reported / "summary" / "curves.parquet")
+    spaces = read_table(reported / "summary" / "spaces.parquet", "spaces").set_index("layer")
+    curves = read_table(reported / "summary" / "curves.parquet", "curves")
     expected = recompute(tiny_experiment)
     for path in tiny_experiment.measured:
         m = pd.read_parquet(path)
@@ -172,8 +176,10 @@ def test_spaces_and_curves_equal_the_measured_tables(reported, tiny_experiment):
 
 
 def test_validity_map_and_roc_from_the_unit_tables(tiny_experiment):
-    unit_dir = tiny_experiment.unit_dirs[0]  # M: valid and wrong_answer configurations
-    space, measured = (read_table(unit_dir / f"{n}.parquet") for n in ("space", "measured"))
+    unit, unit_dir = tiny_experiment.units[0], tiny_experiment.unit_dirs[0]  # M: valid, wrong
+    space, measured = (
+        read_table(unit_dir / f"{n}.parquet", n, unit) for n in ("space", "measured")
+    )
     vmap = validity_map(space, measured, UnitKey("pynq", "M", "nestc"))
     assert not vmap.aggregated and len(vmap.panels) == space["n_vthread"].nunique()
     codes = np.concatenate([p.status[p.status >= 0] for p in vmap.panels])
@@ -184,9 +190,10 @@ def test_validity_map_and_roc_from_the_unit_tables(tiny_experiment):
     assert best == measured.loc[measured["status"] == "valid", "latency_us"].min()
     metrics = pd.read_parquet(unit_dir / "models/metrics.parquet")
     v = metrics[metrics["model"] == "V"].set_index("metric")
-    roc = validity_roc(unit_dir, v.loc["roc_auc", "value"])
+    roc = validity_roc(unit, unit_dir, v.loc["roc_auc", "value"])
     assert isinstance(roc, RocCurve) and roc.note == ""
     assert roc.n_test == v.loc["roc_auc", "n_test"]
     assert roc.auc == pytest.approx(v.loc["roc_auc", "value"])
-    one_class = validity_roc(tiny_experiment.unit_dirs[1])  # N: every configuration is valid
+    # N: every configuration is valid
+    one_class = validity_roc(tiny_experiment.units[1], tiny_experiment.unit_dirs[1])
     assert isinstance(one_class, str) and "one class" in one_class

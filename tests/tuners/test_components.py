@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from ml2tuner.measure import ReplayMeasurer
+from ml2tuner.space.templates import get_template
 from ml2tuner.tuners import (
     SASettings,
     SimulatedAnnealingOptimizer,
     Tuner,
+    TuningSpace,
     export_autotvm_jsonl,
     make_tuner,
     run_tuning,
@@ -32,6 +34,29 @@ def test_grid_groups_split_columns_into_template_knobs(autotvm_tables, nestc_tab
     ]
     assert int(np.prod(grid.dims)) == len(autotvm_tables.space)
     assert nestc_tables.tuning_space().grid.names == ["n_vthread", "tile_h", "tile_w"]
+
+
+def test_grid_index_is_each_rows_knob_value(tables):
+    """The template builds the grid from config_id; it must agree with the rows' knobs."""
+    space = tables.tuning_space()
+    values = get_template(tables.template).knob_values(tables.layer, tables.target)
+    knobs = [json.loads(k) for k in tables.space.sort_values("config_id")["knobs_json"]]
+    for j, name in enumerate(space.grid.names):
+        ascending = sorted(values[name])
+        found = [ascending[i] for i in space.grid.index[:, j]]
+        assert found == [k[name] for k in knobs]
+
+
+def test_grid_of_part_of_a_space_has_points_without_rows(nestc_tables):
+    # even config_ids: n_vthread (first knob, radix 1) at 1, 3, 5, 7 only
+    part = nestc_tables.space[nestc_tables.space["config_id"] % 2 == 0]
+    space = TuningSpace(part, nestc_tables.layer, nestc_tables.target, template="nestc")
+    assert np.array_equal(space.grid.rows_of_index(space.grid.index), np.arange(space.n))
+    one_up = space.grid.index.copy()
+    one_up[:, 0] += 1  # n_vthread 2, 4, 6, 8: not in the table
+    assert (space.grid.rows_of_index(one_up[one_up[:, 0] < 8]) == -1).all()
+    near = space.grid.neighbours(np.array([0]))  # only tile_h / tile_w steps exist
+    assert near.size == 2 and (space.grid.index[near, 0] == space.grid.index[0, 0]).all()
 
 
 def test_random_walk_changes_exactly_one_knob(tables):
@@ -82,12 +107,6 @@ def test_driver_rejects_a_tuner_that_repeats_itself(nestc_tables):
     tuner = Repeating(nestc_tables.tuning_space(), seed=0)
     with pytest.raises(RuntimeError, match="twice"):
         run_tuning(tuner, ReplayMeasurer(nestc_tables.measured), 20)
-
-
-def test_driver_checks_the_seed(nestc_tables):
-    tuner = make_tuner("random", nestc_tables.tuning_space(), seed=1)
-    with pytest.raises(ValueError, match="seed"):
-        run_tuning(tuner, ReplayMeasurer(nestc_tables.measured), 5, seed=2)
 
 
 def test_ml2tuner_needs_hidden_features(nestc_tables):

@@ -29,7 +29,7 @@ def strategy(request) -> str:
 def _run(strategy, tables, seed, measured=None, budget=BUDGET):
     tuner = make_tuner(strategy, tables.tuning_space(), seed=seed, options=FAST_OPTIONS[strategy])
     return run_tuning(
-        tuner, ReplayMeasurer(tables.measured if measured is None else measured), budget, seed=seed
+        tuner, ReplayMeasurer(tables.measured if measured is None else measured), budget
     )
 
 

@@ -10,24 +10,24 @@ import pytest
 
 from ml2tuner.cli import main
 from ml2tuner.models import XGBModel
-from ml2tuner.stages import run_train, run_tune
-from ml2tuner.stages.tune import STRATEGIES
-from ml2tuner.tuners import TUNERS
-from ml2tuner.workflow import (
-    read_metadata,
-    read_table,
+from ml2tuner.stages import (
     run_compile,
     run_enumerate,
     run_merge,
     run_simulate_shard,
+    run_train,
+    run_tune,
 )
+from ml2tuner.stages.tune import STRATEGIES
+from ml2tuner.tuners import TUNERS
+from ml2tuner.workflow import read_metadata, read_table
 from ml2tuner.workflow.columns import (
     METRICS_COLUMNS,
     SPLIT_COLUMNS,
     search_columns,
     tuning_columns,
 )
-from ml2tuner.workflow.config import config_schema
+from ml2tuner.workflow.config import Unit, config_schema
 
 # Small-space options so each model-based phase starts within a budget of 30.
 FAST_OPTIONS = {
@@ -57,8 +57,14 @@ def unit_dir(tmp_path_factory, micro_unit):
     return root
 
 
+def _unit(root):
+    """The unit the tables in ``root`` were built for."""
+    return Unit.from_metadata(read_metadata(root / "measured.parquet"))
+
+
 def _train(root, out, settings, seed):
     run_train(
+        _unit(root),
         root / "space.parquet",
         root / "compiled.parquet",
         root / "measured.parquet",
@@ -71,10 +77,10 @@ def _train(root, out, settings, seed):
 
 def _tune(root, out, strategy, seed, budget=30, settings=None):
     run_tune(
+        _unit(root),
         root / "space.parquet",
         root / "compiled.parquet",
         root / "measured.parquet",
-        root / "models",
         out,
         strategy,
         seed,
@@ -89,7 +95,7 @@ def _tune(root, out, strategy, seed, budget=30, settings=None):
 
 def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, unit_dir):
     models = unit_dir / "models"
-    metrics = read_table(models / "metrics.parquet")
+    metrics = read_table(models / "metrics.parquet", "metrics")
     assert parquet_schema(models / "metrics.parquet") == METRICS_COLUMNS
     by = metrics.set_index(["model", "metric"])["value"]
     assert 0 < by[("P", "rmse")] < 1 and 0 < by[("A", "rmse")] < 1
@@ -106,12 +112,12 @@ def test_train_writes_three_models_and_their_heldout_metrics(parquet_schema, uni
     for role in "PVA":
         model = XGBModel.load(models / f"{role}.json")
         assert model.feature_names == features[role]
-    split = read_table(models / "split.parquet")
+    split = read_table(models / "split.parquet", "split")
     assert parquet_schema(models / "split.parquet") == SPLIT_COLUMNS and len(split) == 128
     v = metrics[metrics["model"] == "V"].iloc[0]
     assert (split["split"] == "test").sum() == v["n_test"] == 128 - v["n_train"]
     assert parquet_schema(models / "search.parquet") == search_columns()
-    assert read_table(models / "search.parquet").empty  # optuna_trials 0: no search
+    assert read_table(models / "search.parquet", "search").empty  # optuna_trials 0: no search
     assert not (models / "optuna.journal").exists()
     meta = read_metadata(models / "metrics.parquet")
     assert meta["stage"] == "train" and meta["top_k"] == "10"
@@ -122,7 +128,7 @@ def test_training_is_deterministic(unit_dir, tmp_path):
     again = _train(unit_dir, tmp_path / "models", FAST_MODEL, seed=0)
     for name in ("metrics.parquet", "split.parquet"):
         pd.testing.assert_frame_equal(
-            read_table(again / name), read_table(unit_dir / "models" / name)
+            read_table(again / name, name[:-8]), read_table(unit_dir / "models" / name, name[:-8])
         )
     for role in "PVA":
         assert (again / f"{role}.json").read_bytes() == (
@@ -132,18 +138,19 @@ def test_training_is_deterministic(unit_dir, tmp_path):
 
 def test_search_is_recorded_and_resumes_from_its_journal(parquet_schema, unit_dir, tmp_path):
     out = _train(unit_dir, tmp_path / "models", {**FAST_MODEL, "optuna_trials": 2}, seed=1)
-    first = read_table(out / "search.parquet")
+    first = read_table(out / "search.parquet", "search")
     assert parquet_schema(out / "search.parquet") == search_columns()
     assert first["model"].tolist() == ["P"] * 2 + ["V"] * 2 + ["A"] * 2
     assert first.groupby("model")["best"].sum().tolist() == [1, 1, 1]
     assert (first["state"] == "COMPLETE").all() and (out / "optuna.journal").exists()
-    params = read_table(out / "metrics.parquet").drop_duplicates("model")["params_json"]
+    params = read_table(out / "metrics.parquet", "metrics").drop_duplicates("model")["params_json"]
     best = first[first["best"]].set_index("model")
     for role, text in zip("PVA", params, strict=True):
         assert json.loads(text)["num_boost_round"] == best.loc[role, "params_num_boost_round"]
     # a longer search resumes the same studies: the first trials are not run again
     longer = read_table(
-        _train(unit_dir, out, {**FAST_MODEL, "optuna_trials": 3}, seed=1) / "search.parquet"
+        _train(unit_dir, out, {**FAST_MODEL, "optuna_trials": 3}, seed=1) / "search.parquet",
+        "search",
     )
     assert len(longer) == 9
     kept = longer.groupby("model", sort=False).head(2).reset_index(drop=True)
@@ -165,12 +172,12 @@ def test_every_strategy_replays_measured_without_repeats(
     parquet_schema, unit_dir, tmp_path, strategy
 ):
     out = _tune(unit_dir, tmp_path / "t.parquet", strategy, seed=1)
-    trials = read_table(out)
-    space = read_table(unit_dir / "space.parquet")
+    trials = read_table(out, "tuning")
+    space = read_table(unit_dir / "space.parquet", "space")
     knobs = [c for c in space.columns if c not in ("config_id", "knobs_json")]
     assert parquet_schema(out) == tuning_columns(knobs)
     assert trials["trial"].tolist() == list(range(30)) and trials["config_id"].is_unique
-    measured = read_table(unit_dir / "measured.parquet").set_index("config_id")
+    measured = read_table(unit_dir / "measured.parquet", "measured").set_index("config_id")
     assert (trials["status"].to_numpy() == measured.loc[trials["config_id"], "status"]).all()
     assert (
         trials[knobs].to_numpy()
@@ -190,34 +197,37 @@ def test_every_strategy_replays_measured_without_repeats(
 
 def test_tuning_is_seeded_and_budget_capped(unit_dir, tmp_path):
     runs = [
-        read_table(_tune(unit_dir, tmp_path / f"{i}.parquet", "ml2tuner", seed))
+        read_table(_tune(unit_dir, tmp_path / f"{i}.parquet", "ml2tuner", seed), "tuning")
         for i, seed in enumerate((5, 5, 6))
     ]
     pd.testing.assert_frame_equal(
         runs[0].drop(columns="tuner_wall_s"), runs[1].drop(columns="tuner_wall_s")
     )
     assert runs[0]["config_id"].tolist() != runs[2]["config_id"].tolist()
-    whole = read_table(_tune(unit_dir, tmp_path / "all.parquet", "random", 0, budget=1000))
+    whole = read_table(
+        _tune(unit_dir, tmp_path / "all.parquet", "random", 0, budget=1000), "tuning"
+    )
     assert sorted(whole["config_id"]) == list(range(128))
 
 
-def test_bad_strategy_options_and_missing_models_are_refused(unit_dir, tmp_path):
+def test_bad_strategy_options_are_refused(unit_dir, tmp_path):
     with pytest.raises(ValueError, match="unknown strategy"):
         _tune(unit_dir, tmp_path / "x.parquet", "grid", seed=0, settings={})
     with pytest.raises(ValueError, match="unknown option"):
         _tune(unit_dir, tmp_path / "x.parquet", "ml2tuner", seed=0, settings={"n_rand": 3})
-    with pytest.raises(FileNotFoundError, match="P.json"):
-        run_tune(
-            unit_dir / "space.parquet",
-            unit_dir / "compiled.parquet",
-            unit_dir / "measured.parquet",
-            tmp_path,
-            tmp_path / "x.parquet",
-            "random",
-            0,
-            10,
-            {},
-        )
+
+
+def test_tuning_reads_no_model_of_the_train_stage(unit_dir, tmp_path):
+    """The tune rule's inputs are space, compiled and measured only: the tuners train online."""
+    bare = tmp_path / "unit"
+    bare.mkdir()
+    for name in ("space.parquet", "compiled.parquet", "measured.parquet"):
+        (bare / name).write_bytes((unit_dir / name).read_bytes())
+    alone = read_table(_tune(bare, tmp_path / "alone.parquet", "ml2tuner", seed=3), "tuning")
+    beside = read_table(_tune(unit_dir, tmp_path / "beside.parquet", "ml2tuner", seed=3), "tuning")
+    pd.testing.assert_frame_equal(
+        alone.drop(columns="tuner_wall_s"), beside.drop(columns="tuner_wall_s")
+    )
 
 
 # ---- ml2tuner export-autotvm -----------------------------------------------------------------
@@ -226,11 +236,13 @@ def test_bad_strategy_options_and_missing_models_are_refused(unit_dir, tmp_path)
 def test_export_autotvm_writes_one_record_per_trial(unit_dir, tmp_path, capsys):
     trials_path = _tune(unit_dir, tmp_path / "t.parquet", "ml2tuner", seed=2, budget=12)
     out = tmp_path / "run.jsonl"
-    assert main(["export-autotvm", str(trials_path), "--out", str(out)]) == 0
+    space_path = unit_dir / "space.parquet"
+    argv = ["export-autotvm", str(trials_path), "--out", str(out), "--space", str(space_path)]
+    assert main(argv) == 0
     assert "12 records" in capsys.readouterr().out
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    trials = read_table(trials_path)
-    space = read_table(unit_dir / "space.parquet").set_index("config_id")
+    trials = read_table(trials_path, "tuning")
+    space = read_table(unit_dir / "space.parquet", "space").set_index("config_id")
     assert [r["config"]["index"] for r in records] == trials["config_id"].tolist()
     first = records[0]
     assert first["input"][0].startswith("ext_dev -keys=vta,cpu -device=vta -model=pynq_")

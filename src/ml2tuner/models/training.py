@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..workflow.config import ModelSection
 from .features import FEATURE_SETS, feature_table, is_valid, normalised_throughput, throughput
 from .hpo import SearchSettings, search_hyperparameters
 from .metrics import classification_metrics, rmse, spearman, top_k_recall
@@ -79,7 +80,7 @@ class TrainSettings:
         search: Optuna search per model, or None for the paper's parameters.
     """
 
-    train_fraction: float = 0.2
+    train_fraction: float = ModelSection.train_fraction
     performance_objective: str = "reg:squarederror"
     params: Mapping[str, Any] = field(default_factory=lambda: dict(PAPER_PARAMS))
     num_boost_round: int = 100

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from ..workflow.config import ModelSection
+
 __all__ = [
     "CostModel",
     "XGBModel",
@@ -30,16 +32,8 @@ __all__ = [
     "default_settings",
 ]
 
-# ML²Tuner's NEST-C prototype: lr 0.1, depth 6, alpha 0.01, subsample 0.79, colsample 0.9.
-PAPER_PARAMS: Mapping[str, Any] = MappingProxyType(
-    {
-        "eta": 0.1,
-        "max_depth": 6,
-        "alpha": 0.01,
-        "subsample": 0.79,
-        "colsample_bytree": 0.9,
-    }
-)
+# ML²Tuner's NEST-C prototype's booster parameters: the defaults of the config's model section.
+PAPER_PARAMS: Mapping[str, Any] = MappingProxyType(ModelSection().booster_params())
 OBJECTIVES = ("rank:pairwise", "reg:squarederror", "binary:logistic")
 _RESERVED = frozenset({"objective", "seed", "nthread"})
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ..workflow.tables import read_metadata, read_table
-from . import figures as fig
+from ..workflow.config import Unit
+from ..workflow.tables import read_table
 from .model_metrics import model_value, validity_roc
 from .results import (
     UnitKey,
@@ -18,21 +19,50 @@ from .results import (
     model_quality,
     samples_panels,
     status_breakdown,
+    unit_rows,
     validity_map,
 )
 
-__all__ = ["FIGURES", "validity_name", "figure_names", "build_figures"]
+__all__ = ["Figure", "FIGURES", "unit_key", "validity_name", "figure_names", "build_figures"]
 
 logger = logging.getLogger(__name__)
 
-# file stem → title (the report's fixed figures; validity maps are one per unit)
-FIGURES: dict[str, str] = {
-    "best_latency": "Best latency found vs measurements",
-    "invalid_share": "Share of invalid measurements",
-    "samples": "Samples to reach the optimum and to match autotvm",
-    "models": "RMSE of P vs A and V's ROC curve",
-    "status": "Status breakdown of each space",
+
+@dataclass(frozen=True)
+class Figure:
+    """One of the report's fixed figures.
+
+    Attributes:
+        title: its heading in ``summary.md``.
+        category: its category in ``snakemake --report`` (caption: ``report/<stem>.rst``).
+        label: its label there.
+    """
+
+    title: str
+    category: str
+    label: str
+
+
+# file stem → figure; the one list the report rule declares (rules/report.smk). The validity
+# maps, one per unit, come between "models" and "status" (:func:`figure_names`).
+FIGURES: dict[str, Figure] = {
+    "best_latency": Figure(
+        "Best latency found vs measurements", "1. Tuning", "best latency vs measurements"
+    ),
+    "invalid_share": Figure("Share of invalid measurements", "1. Tuning", "invalid measurements"),
+    "samples": Figure(
+        "Samples to reach the optimum and to match autotvm",
+        "1. Tuning",
+        "samples to optimum / to match autotvm",
+    ),
+    "models": Figure("RMSE of P vs A and V's ROC curve", "2. Models", "RMSE of P vs A, ROC of V"),
+    "status": Figure("Status breakdown of each space", "3. Search spaces", "status breakdown"),
 }
+
+
+def unit_key(unit: Unit) -> UnitKey:
+    """The report's key of a workflow unit."""
+    return UnitKey(unit.target.name, unit.workload.name, unit.template)
 
 
 def validity_name(unit: UnitKey) -> str:
@@ -40,31 +70,28 @@ def validity_name(unit: UnitKey) -> str:
     return f"validity_{unit.slug}"
 
 
-def figure_names(units: Sequence[UnitKey]) -> list[str]:
+def figure_names(units: list[UnitKey]) -> list[str]:
     """Every figure's file stem, in report order."""
     return [*list(FIGURES)[:4], *(validity_name(u) for u in units), "status"]
 
 
-def _unit_of(unit_dir: Path) -> UnitKey:
-    meta = read_metadata(unit_dir / "measured.parquet")
-    return UnitKey(meta["target"], meta["layer"], meta["template"])
-
-
 def build_figures(
-    tables: Mapping[str, pd.DataFrame], unit_dirs: Sequence[str | Path], out_dir: str | Path
+    tables: Mapping[str, pd.DataFrame], unit_dirs: Mapping[Unit, Path], out_dir: str | Path
 ) -> list[tuple[str, str]]:
     """Draw every figure into ``out_dir`` as ``<stem>.png`` and ``<stem>.svg``.
 
     Args:
         tables: the summary tables by name (``runs``, ``spaces``, ``models``, ``curves``, …).
-        unit_dirs: ``results/{target}/{layer}/{template}`` of every unit (space, measured and
-            models tables for the validity maps, the status breakdown and V's ROC curve).
+        unit_dirs: every unit and its folder ``results/{target}/{layer}/{template}`` (space,
+            measured and models tables for the validity maps, the status breakdown and V's
+            ROC curve).
         out_dir: ``results/report``.
     Returns:
         ``(title, file name)`` of every PNG written, in report order.
     """
+    from . import figures as fig  # matplotlib only when drawing: the rules import FIGURES
+
     out_dir = Path(out_dir)
-    units = {_unit_of(Path(d)): Path(d) for d in unit_dirs}
     runs, spaces, models = tables["runs"], tables["spaces"], tables["models"]
     written: list[tuple[str, str]] = []
 
@@ -75,31 +102,32 @@ def build_figures(
 
     emit(
         "best_latency",
-        FIGURES["best_latency"],
+        FIGURES["best_latency"].title,
         fig.plot_convergence(convergence_panels(tables["curves"], spaces)),
     )
     emit(
         "invalid_share",
-        FIGURES["invalid_share"],
+        FIGURES["invalid_share"].title,
         fig.plot_invalid_share(invalid_panels(runs, spaces)),
     )
-    emit("samples", FIGURES["samples"], fig.plot_samples(*samples_panels(runs, spaces)))
+    emit("samples", FIGURES["samples"].title, fig.plot_samples(*samples_panels(runs, spaces)))
     rocs = {}
-    for unit, unit_dir in units.items():
-        mine = models[
-            (models["target"] == unit.target)
-            & (models["layer"] == unit.layer)
-            & (models["template"] == unit.template)
-        ]
-        rocs[unit] = validity_roc(unit_dir, model_value(mine, "V", "roc_auc"))
-    emit("models", FIGURES["models"], fig.plot_models(model_quality(models, spaces, rocs)))
+    for unit, unit_dir in unit_dirs.items():
+        key = unit_key(unit)
+        mine = unit_rows(models, key)
+        rocs[key] = validity_roc(unit, unit_dir, model_value(mine, "V", "roc_auc"))
+    emit("models", FIGURES["models"].title, fig.plot_models(model_quality(models, spaces, rocs)))
     measured = {}
-    for unit, unit_dir in units.items():
-        measured[unit] = read_table(
-            unit_dir / "measured.parquet",
-            columns=["config_id", "status", "error_kind", "latency_us"],
+    for unit, unit_dir in unit_dirs.items():
+        key = unit_key(unit)
+        measured[key] = read_table(
+            Path(unit_dir) / "measured.parquet",
+            "measured",
+            unit,
+            ["config_id", "status", "error_kind", "latency_us"],
         )
-        vmap = validity_map(read_table(unit_dir / "space.parquet"), measured[unit], unit)
-        emit(validity_name(unit), f"Validity map of {unit.label}", fig.plot_validity_map(vmap))
-    emit("status", FIGURES["status"], fig.plot_status_breakdown(status_breakdown(measured)))
+        space = read_table(Path(unit_dir) / "space.parquet", "space", unit)
+        vmap = validity_map(space, measured[key], key)
+        emit(validity_name(key), f"Validity map of {key.label}", fig.plot_validity_map(vmap))
+    emit("status", FIGURES["status"].title, fig.plot_status_breakdown(status_breakdown(measured)))
     return written

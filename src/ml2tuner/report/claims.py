@@ -13,7 +13,7 @@ Each claim is an *effect* of ML²Tuner over a baseline, in the paper's own terms
 Verdict, from the *improvement* (samples and rmse: 1 − ratio; invalid: the reduction):
 ``supported`` when it is at least half the paper's, ``partly supported`` when it is at least a
 tenth of the paper's, ``not supported`` when it is smaller, zero or negative, ``not testable``
-when a strategy or model it needs is missing, a placeholder, or its value undefined.
+when a strategy or model it needs is missing, or its value undefined.
 """
 
 from __future__ import annotations
@@ -125,20 +125,15 @@ def _strategy_reason(strategies: pd.DataFrame, names: tuple[str, ...]) -> str:
     for name in names:
         if name not in present.index:
             return f"no {name} runs in this experiment"
-        if bool(present.loc[name, "placeholder_strategy"]):
-            return f"{name} is a placeholder that runs uniform random search"
     return ""
 
 
-def unit_claims(
-    strategies: pd.DataFrame, model_values: Mapping[str, float], models_placeholder: bool
-) -> list[ClaimResult]:
+def unit_claims(strategies: pd.DataFrame, model_values: Mapping[str, float]) -> list[ClaimResult]:
     """The three claims on one unit.
 
     Args:
         strategies: the unit's rows of ``strategies.parquet``.
         model_values: ``{"rmse_P": …, "rmse_A": …}`` of the unit (NaN when unknown).
-        models_placeholder: whether the unit's models are placeholders.
     """
     reason = _strategy_reason(strategies, (TUNER, REFERENCE_STRATEGY))
     row = strategies.set_index("strategy").loc[TUNER] if not reason else None
@@ -146,9 +141,7 @@ def unit_claims(
     invalid = 1.0 - float(row["invalid_vs_reference"]) if row is not None else float("nan")
     rmse_p, rmse_a = model_values.get("rmse_P", math.nan), model_values.get("rmse_A", math.nan)
     model_reason = ""
-    if models_placeholder:
-        model_reason = "the models are placeholders, not trained"
-    elif math.isnan(rmse_p) or math.isnan(rmse_a):
+    if math.isnan(rmse_p) or math.isnan(rmse_a):
         model_reason = "no RMSE was reported: P and A were not trained with a regression objective"
     rmse_ratio = rmse_a / rmse_p if not model_reason and rmse_p > 0 else float("nan")
     return [

@@ -65,10 +65,6 @@ def strategy_color(strategy: str) -> str:
     return _SPARE_COLORS[sum(map(ord, strategy)) % len(_SPARE_COLORS)]
 
 
-def _label(strategy: str, placeholder: bool) -> str:
-    return f"{strategy} (placeholder)" if placeholder else strategy
-
-
 def _status_label(status: str, kinds: dict) -> str:
     detail = ", ".join(kinds.get(status, ()))
     return f"{status.replace('_', ' ')} ({detail})" if detail else status.replace("_", " ")
@@ -144,9 +140,9 @@ def plot_convergence(panels: Sequence[ConvergencePanel]) -> Figure:
                 where="post",
                 color=color,
                 lw=1.6,
-                ls="--" if c.placeholder else "-",
+                ls="-",
             )
-            handles.setdefault(_label(c.strategy, c.placeholder), line)
+            handles.setdefault(c.strategy, line)
         if np.isfinite(panel.optimum_us):
             ref = ax.axhline(panel.optimum_us, color="black", lw=1, ls=":")
             handles.setdefault("true optimum of the space", ref)
@@ -212,7 +208,6 @@ def plot_invalid_share(panels: Sequence[SeedPanel]) -> Figure:
                 width * 0.9,
                 color=color,
                 alpha=0.75,
-                hatch="//" if values.placeholder else None,
                 edgecolor="white",
             )
             ax.errorbar(x, med, yerr=[[med - q25], [q75 - med]], color="black", lw=1, capsize=2)
@@ -225,7 +220,7 @@ def plot_invalid_share(panels: Sequence[SeedPanel]) -> Figure:
                 zorder=3,
                 lw=0,
             )
-            handles.setdefault(_label(values.strategy, values.placeholder), bar)
+            handles.setdefault(values.strategy, bar)
         if np.isfinite(panel.reference):
             ref = ax.hlines(
                 100 * panel.reference, g - 0.45, g + 0.45, color="black", ls="--", lw=1.2
@@ -283,7 +278,7 @@ def _samples_axes(ax, panel: SeedPanel, ylabel: str) -> None:
     ax.set_xlim(-0.6, len(panel.by_strategy) - 0.4)
     ax.set_xticks(
         range(len(panel.by_strategy)),
-        [_label(v.strategy, v.placeholder) for v in panel.by_strategy],
+        [v.strategy for v in panel.by_strategy],
         rotation=30,
         ha="right",
         fontsize=8,
@@ -338,7 +333,7 @@ def plot_models(quality: Sequence[ModelQuality]) -> Figure:
                 fontsize=8,
             )
         else:
-            why = "placeholder models" if q.placeholder else "no RMSE reported"
+            why = "no RMSE reported"
             ax_rmse.text(
                 i,
                 0.02,

@@ -10,7 +10,7 @@ import pandas as pd
 from .claims import PAPER_CLAIMS, ClaimResult, claims_paragraph
 from .metrics import REFERENCE_STRATEGY, UNIT_KEYS
 from .model_metrics import model_value
-from .results import UnitKey, units_of
+from .results import UnitKey, unit_rows, units_of
 
 __all__ = ["markdown_table", "claim_results", "render_summary"]
 
@@ -53,14 +53,6 @@ def _spread(row: pd.Series, prefix: str, kind: str, budget: int) -> str:
     return shown if q25 == q75 == shown else f"{shown} [{q25} – {q75}]"
 
 
-def _unit_rows(frame: pd.DataFrame, unit: UnitKey) -> pd.DataFrame:
-    return frame[
-        (frame["target"] == unit.target)
-        & (frame["layer"] == unit.layer)
-        & (frame["template"] == unit.template)
-    ]
-
-
 def _vs_reference(value: float, strategy: str, kind: str) -> str:
     if strategy == REFERENCE_STRATEGY or math.isnan(value):
         return "–"
@@ -75,10 +67,9 @@ def strategy_markdown(strategies: pd.DataFrame, budget: int) -> str:
     """The headline table of one unit: a row per strategy and the paper's row."""
     rows = []
     for _, r in strategies.iterrows():
-        name = f"{r['strategy']} (placeholder)" if r["placeholder_strategy"] else r["strategy"]
         rows.append(
             {
-                "strategy": name,
+                "strategy": r["strategy"],
                 "final best latency (µs)": _spread(r, "final_best_latency_us", "latency", budget),
                 "samples to ≤ 1 % of optimum": _spread(r, "samples_to_best", "count", budget),
                 "reached ≤ 1 %": f"{round(r['reached_share'] * r['n_seeds'])}/{r['n_seeds']}",
@@ -105,10 +96,9 @@ def models_markdown(models: pd.DataFrame) -> str:
     """RMSE of P and A, their ratio and V's quality on one unit, beside the paper's."""
     p, a = model_value(models, "P", "rmse"), model_value(models, "A", "rmse")
     ratio = a / p if p > 0 and not math.isnan(a) else float("nan")
-    placeholder = bool(models["placeholder"].any()) if len(models) else True
     rows = [
         {
-            "models (held-out)": "this run (placeholder)" if placeholder else "this run",
+            "models (held-out)": "this run",
             "RMSE(P)": _number(p, "value", 0),
             "RMSE(A)": _number(a, "value", 0),
             "RMSE(A) / RMSE(P)": _number(ratio, "percent", 0),
@@ -175,22 +165,18 @@ def render_summary(
     models: pd.DataFrame,
     claims: pd.DataFrame,
     runs: pd.DataFrame,
-    banners: Sequence[str],
     figures: Sequence[tuple[str, str]],
 ) -> str:
     """The Markdown summary of a run.
 
     Args:
         spaces, strategies, models, claims, runs: the summary tables.
-        banners: notes shown first (placeholder strategies or models).
         figures: ``(title, path relative to summary.md)`` of every figure.
     """
     units = units_of(spaces)
     per_unit = claim_results(claims)
     n_seeds = runs.groupby(UNIT_KEYS + ["strategy"])["seed"].nunique()
     parts = ["# ml2tuner results", ""]
-    for banner in banners:
-        parts += [banner, ""]
     parts += [
         f"{len(units)} unit{'s' if len(units) != 1 else ''} (target × layer × template), "
         f"{runs['strategy'].nunique()} strategies, "
@@ -222,8 +208,8 @@ def render_summary(
         "",
     ]
     for unit in units:
-        space = _unit_rows(spaces, unit).iloc[0]
-        mine = _unit_rows(runs, unit)
+        space = unit_rows(spaces, unit).iloc[0]
+        mine = unit_rows(runs, unit)
         budget = int(mine["n_trials"].max()) if len(mine) else 0
         parts += [
             f"## {unit.layer} on {unit.target}, template {unit.template}",
@@ -231,10 +217,10 @@ def render_summary(
             _space_line(space),
             "",
         ]
-        unit_strategies = _unit_rows(strategies, unit)
+        unit_strategies = unit_rows(strategies, unit)
         if len(unit_strategies):
             parts += [strategy_markdown(unit_strategies, budget), ""]
-        parts += [models_markdown(_unit_rows(models, unit)), ""]
+        parts += [models_markdown(unit_rows(models, unit)), ""]
     if figures:
         parts += ["## Figures", ""]
         for title, path in figures:

@@ -137,9 +137,7 @@ def run_metrics(trials: pd.DataFrame, optimum_us: float, reference_us: float) ->
         reference_us: the latency to match (see :func:`match_references`); NaN for none.
     """
     best = trials["best_latency_us"].to_numpy(dtype=float)
-    placeholder = trials.get("placeholder_strategy")
     return {
-        "placeholder_strategy": bool(placeholder.any()) if placeholder is not None else False,
         "n_trials": len(trials),
         "optimum_latency_us": optimum_us,
         "final_best_latency_us": float(np.nanmin(best))
@@ -210,7 +208,6 @@ def strategy_table(runs: pd.DataFrame, reference: str = REFERENCE_STRATEGY) -> p
         rows.append(
             {
                 **dict(zip(UNIT_KEYS + ["strategy"], key, strict=True)),
-                "placeholder_strategy": bool(group["placeholder_strategy"].any()),
                 "n_seeds": len(group),
                 "reached_share": float((group["samples_to_best"] > 0).mean()),
                 **_spread_columns("samples_to_best", censored(group["samples_to_best"])),

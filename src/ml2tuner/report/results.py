@@ -62,7 +62,8 @@ def units_of(frame: pd.DataFrame) -> list[UnitKey]:
     return [UnitKey(*map(str, row)) for row in keys.itertuples(index=False)]
 
 
-def _rows(frame: pd.DataFrame, unit: UnitKey) -> pd.DataFrame:
+def unit_rows(frame: pd.DataFrame, unit: UnitKey) -> pd.DataFrame:
+    """The rows of a summary table that belong to ``unit``."""
     return frame[
         (frame["target"] == unit.target)
         & (frame["layer"] == unit.layer)
@@ -83,7 +84,6 @@ class Curve:
     """Median and inter-quartile band over seeds of one strategy's best latency."""
 
     strategy: str
-    placeholder: bool
     n_measurements: np.ndarray
     median: np.ndarray
     q25: np.ndarray
@@ -101,19 +101,18 @@ def convergence_panels(curves: pd.DataFrame, spaces: pd.DataFrame) -> list[Conve
     """One panel per unit from ``curves.parquet`` and ``spaces.parquet``."""
     panels = []
     for unit in units_of(spaces):
-        mine = _rows(curves, unit)
+        mine = unit_rows(curves, unit)
         lines = []
         for strategy in dict.fromkeys(mine["strategy"].astype(str)):
             c = mine[mine["strategy"] == strategy].sort_values("n_measurements")
             lines.append(
                 Curve(
                     strategy,
-                    bool(c["placeholder_strategy"].any()),
                     c["n_measurements"].to_numpy(),
                     *(c[f"best_latency_us_{q}"].to_numpy(float) for q in ("median", "q25", "q75")),
                 )
             )
-        optimum = float(_rows(spaces, unit)["optimum_latency_us"].iloc[0])
+        optimum = float(unit_rows(spaces, unit)["optimum_latency_us"].iloc[0])
         panels.append(ConvergencePanel(unit, optimum, tuple(lines)))
     return panels
 
@@ -126,7 +125,6 @@ class SeedValues:
     """One value per seed of one strategy (``inf``: the run never got there)."""
 
     strategy: str
-    placeholder: bool
     values: np.ndarray
 
 
@@ -159,7 +157,7 @@ def _seed_panels(
     panels = []
     order = strategy_order(runs)
     for unit in units:
-        mine = _rows(runs, unit)
+        mine = unit_rows(runs, unit)
         values = []
         for strategy in order:
             group = mine[mine["strategy"] == strategy].sort_values("seed")
@@ -172,7 +170,7 @@ def _seed_panels(
             v = v[~np.isnan(v)]  # no reference to match: nothing to show
             if v.size == 0:
                 continue
-            values.append(SeedValues(strategy, bool(group["placeholder_strategy"].any()), v))
+            values.append(SeedValues(strategy, v))
         empty = as_samples and all(np.isinf(v.values).all() for v in values)
         panels.append(
             SeedPanel(
@@ -191,8 +189,8 @@ def invalid_panels(runs: pd.DataFrame, spaces: pd.DataFrame) -> list[SeedPanel]:
     units = units_of(spaces)
     share = {
         u: 1.0
-        - float(_rows(spaces, u)["n_valid"].iloc[0])
-        / max(int(_rows(spaces, u)["n_configs"].iloc[0]), 1)
+        - float(unit_rows(spaces, u)["n_valid"].iloc[0])
+        / max(int(unit_rows(spaces, u)["n_configs"].iloc[0]), 1)
         for u in units
     }
     return _seed_panels(runs, units, "invalid_share", as_samples=False, reference=share)
@@ -233,7 +231,6 @@ class ModelQuality:
     unit: UnitKey
     rmse_p: float
     rmse_a: float
-    placeholder: bool
     v_auc: float
     v_accuracy: float
     roc: RocCurve | None
@@ -246,14 +243,13 @@ def model_quality(
     """One entry per unit from ``models.parquet`` (long form) and the recomputed ROC curves."""
     out = []
     for unit in units_of(spaces):
-        mine = _rows(models, unit)
+        mine = unit_rows(models, unit)
         roc = rocs.get(unit, "no V model")
         out.append(
             ModelQuality(
                 unit,
                 model_value(mine, "P", "rmse"),
                 model_value(mine, "A", "rmse"),
-                bool(mine["placeholder"].any()) if len(mine) else True,
                 model_value(mine, "V", "roc_auc"),
                 model_value(mine, "V", "accuracy"),
                 roc if isinstance(roc, RocCurve) else None,

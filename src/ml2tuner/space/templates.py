@@ -16,8 +16,11 @@ import itertools
 import json
 from typing import Any
 
+import numpy as np
+
 from ..vta.target import Target
 from ..vta.workload import Conv2D
+from .grid import KnobGrid
 
 __all__ = ["Template", "KnobError", "TEMPLATES", "get_template", "parse_knobs"]
 
@@ -51,6 +54,10 @@ class Template(abc.ABC):
             dict(zip(names, reversed(combo), strict=True))
             for combo in itertools.product(*(values[n] for n in reversed(names)))
         ]
+
+    def knob_grid(self, workload: Conv2D, target: Target, config_ids: np.ndarray) -> KnobGrid:
+        """The knob grid of the configurations ``config_ids`` (rows of a space table)."""
+        return KnobGrid.from_values(self.knob_values(workload, target), config_ids)
 
     def size(self, workload: Conv2D, target: Target) -> int:
         size = 1

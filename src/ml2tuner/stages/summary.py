@@ -1,4 +1,4 @@
-"""Stage ``summary``: the metrics of DESIGN.md §7 per tuning run, per strategy, per space.
+"""Stage ``summary``: the report's metrics per tuning run, per strategy, per space.
 
 Writes ``results/summary/{runs,strategies,spaces,models,curves,claims}.parquet``
 (``docs/artifacts.md``); the metric definitions are in :mod:`ml2tuner.report.metrics` and
@@ -28,10 +28,9 @@ from ..report.metrics import (
     strategy_table,
 )
 from ..report.model_metrics import long_model_metrics, model_value
-from ..report.tables import SUMMARY_TABLES
-from ..workflow.columns import STATUS_COUNT_COLUMNS
-from ..workflow.config import canonical_json, config_hash
-from ..workflow.tables import read_metadata, read_table, write_table
+from ..workflow.columns import STATUS_COUNT_COLUMNS, SUMMARY_TABLES
+from ..workflow.config import Unit, canonical_json, config_hash, unit_for_path
+from ..workflow.tables import TableError, read_metadata, read_table, write_table
 
 __all__ = [
     "BEST_TOLERANCE",
@@ -74,19 +73,12 @@ def _unit(meta: dict[str, str]) -> tuple[str, str, str]:
     return meta["target"], meta["layer"], meta["template"]
 
 
-def _is_placeholder(frame: pd.DataFrame, meta: dict[str, str], column: str) -> bool:
-    if column in frame:
-        return bool(frame[column].any())
-    return meta.get(column, "false") == "true"
-
-
 def _claim_rows(strategies: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, mine in strategies.groupby(UNIT_KEYS, sort=False):
         unit_models = models.merge(pd.DataFrame([key], columns=UNIT_KEYS), on=UNIT_KEYS)
         values = {f"rmse_{m}": model_value(unit_models, m, "rmse") for m in ("P", "A")}
-        placeholder = bool(unit_models["placeholder"].any()) if len(unit_models) else True
-        for result in unit_claims(mine, values, placeholder):
+        for result in unit_claims(mine, values):
             rows.append(
                 {
                     **dict(zip(UNIT_KEYS, key, strict=True)),
@@ -147,7 +139,6 @@ def summarise(
         seed = int(meta["seed"])
         reference = references.get((*key, seed), references.get((*key, -1), np.nan))
         row = run_metrics(trials, optimum[key], reference)
-        row["placeholder_strategy"] = _is_placeholder(trials, meta, "placeholder_strategy")
         runs.append(
             {
                 **dict(zip(UNIT_KEYS, key, strict=True)),
@@ -159,14 +150,7 @@ def summarise(
     runs_frame = pd.DataFrame(runs, columns=[name for name, _ in SUMMARY_TABLES["runs"]])
     for (key, strategy), group in _group_runs(tuning).items():
         curve = curve_table([t["best_latency_us"].to_numpy(float) for _, t in group])
-        placeholder = any(_is_placeholder(t, m, "placeholder_strategy") for m, t in group)
-        curves.append(
-            curve.assign(
-                **dict(zip(UNIT_KEYS, key, strict=True)),
-                strategy=strategy,
-                placeholder_strategy=placeholder,
-            )
-        )
+        curves.append(curve.assign(**dict(zip(UNIT_KEYS, key, strict=True)), strategy=strategy))
     models = [
         frame.assign(**dict(zip(UNIT_KEYS, key, strict=True))) for key, frame in metrics.items()
     ]
@@ -202,20 +186,34 @@ def run_summary(
     tuning_paths: Sequence[str | Path],
     metrics_paths: Sequence[str | Path],
     out_dir: str | Path,
+    units: Sequence[Unit],
 ) -> None:
-    """Write the summary tables (see :func:`summarise`) into ``out_dir``."""
+    """Write the summary tables (see :func:`summarise`) into ``out_dir``.
+
+    Args:
+        measured_paths, tuning_paths, metrics_paths: every unit's tables.
+        out_dir: ``results/summary``.
+        units: the configured units; each table is checked against the unit whose folder
+            holds it.
+    """
     out_dir = Path(out_dir)
-    measured = {
-        _unit(read_metadata(p)): read_table(p, columns=["config_id", "status", "latency_us"])
-        for p in measured_paths
-    }
-    tuning = [(read_metadata(p), read_table(p)) for p in tuning_paths]
+
+    def read(path, kind, columns=None):
+        try:
+            unit = unit_for_path(path, units)
+        except ValueError:
+            raise TableError(path, "not in the folder of any configured unit") from None
+        return read_metadata(path, kind, unit), read_table(path, kind, unit, columns)
+
+    measured = {}
+    for path in measured_paths:
+        meta, frame = read(path, "measured", ["config_id", "status", "latency_us"])
+        measured[_unit(meta)] = frame
+    tuning = [read(path, "tuning") for path in tuning_paths]
     metrics = {}
     for path in metrics_paths:
-        meta = read_metadata(path)
-        metrics[_unit(meta)] = long_model_metrics(
-            read_table(path), meta.get("placeholder") == "true"
-        )
+        meta, frame = read(path, "metrics")
+        metrics[_unit(meta)] = long_model_metrics(frame)
     tables = summarise(measured, tuning, metrics)
     section = {
         "measured": [read_metadata(p)["config_hash"] for p in measured_paths],
@@ -229,7 +227,7 @@ def run_summary(
         "config_hash": config_hash(section),
     }
     for name, columns in SUMMARY_TABLES.items():
-        write_table(tables[name], out_dir / f"{name}.parquet", meta, columns)
+        write_table(tables[name], out_dir / f"{name}.parquet", name, meta, columns)
     logger.info(
         "summary: %d spaces, %d tuning runs, %d model metrics, %d claims",
         len(tables["spaces"]),

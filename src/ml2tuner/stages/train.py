@@ -18,31 +18,21 @@ Writes into the unit's ``models/`` folder (columns in ``docs/artifacts.md``):
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..models import (
-    PAPER_PARAMS,
-    SearchSettings,
-    TrainSettings,
-    metric_rows,
-    search_history,
-    train_models,
-)
-from ..workflow.columns import METRICS_COLUMNS, SPLIT_COLUMNS, search_columns
-from ..workflow.config import ModelSettings as ModelSection
-from ..workflow.config import Unit, config_hash
-from ..workflow.tables import derived_metadata, read_metadata, read_table, write_table
+from ..models import SearchSettings, TrainSettings, metric_rows, search_history, train_models
+from ..workflow.columns import METRICS_COLUMNS, MODEL_FILES, SPLIT_COLUMNS, search_columns
+from ..workflow.config import ModelSection, Unit, config_hash
+from ..workflow.tables import atomic_write, derived_metadata, read_metadata, read_table, write_table
 
-__all__ = ["MODEL_FILES", "JOURNAL_NAME", "train_settings", "run_train"]
+__all__ = ["JOURNAL_NAME", "train_settings", "run_train"]
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILES = {"P": "P.json", "V": "V.json", "A": "A.json"}
 JOURNAL_NAME = "optuna.journal"
 
 
@@ -50,23 +40,15 @@ def train_settings(section: Mapping[str, Any], seed: int) -> TrainSettings:
     """The library's :class:`~ml2tuner.models.TrainSettings` from the config's ``model`` section.
 
     Args:
-        section: the ``model`` section (missing keys take the schema's defaults).
+        section: the ``model`` section (missing keys take :class:`ModelSection`'s defaults).
         seed: seed of the split, the boosters and the search.
     """
     m = ModelSection(**section)
-    params = {
-        **PAPER_PARAMS,
-        "eta": m.learning_rate,
-        "max_depth": m.max_depth,
-        "alpha": m.alpha,
-        "subsample": m.subsample,
-        "colsample_bytree": m.colsample_bytree,
-    }
     search = SearchSettings(n_trials=m.optuna_trials, seed=seed) if m.optuna_trials else None
     return TrainSettings(
         train_fraction=m.train_fraction,
         performance_objective=m.objective,
-        params=params,
+        params=m.booster_params(),
         num_boost_round=m.n_estimators,
         seed=seed,
         search=search,
@@ -74,6 +56,7 @@ def train_settings(section: Mapping[str, Any], seed: int) -> TrainSettings:
 
 
 def run_train(
+    unit: Unit,
     space_path: str | Path,
     compiled_path: str | Path,
     measured_path: str | Path,
@@ -84,14 +67,14 @@ def run_train(
     """Train P, then V, then A on a unit's tables and write them with held-out metrics.
 
     Args:
+        unit: the job's unit; every input table is checked against it.
         space_path, compiled_path, measured_path: the unit's tables.
         out_dir: the unit's ``models/`` folder (see the module docstring for what it gets).
         settings: the ``model`` section of the configuration.
         seed: seed of the split, the models and the hyper-parameter search.
     """
     out_dir = Path(out_dir)
-    upstream = read_metadata(measured_path)
-    unit = Unit.from_metadata(upstream)
+    upstream = read_metadata(measured_path, "measured", unit)
     train = train_settings(settings, seed)
     section = {**ModelSection().as_dict(), **dict(settings)}
     # A study belongs to its data and settings; only its length may change and still resume.
@@ -112,9 +95,9 @@ def run_train(
             " (resuming)" if journal.exists() else "",
         )
     result = train_models(
-        read_table(space_path),
-        read_table(compiled_path),
-        read_table(measured_path, columns=["config_id", "status", "latency_us"]),
+        read_table(space_path, "space", unit),
+        read_table(compiled_path, "compiled", unit),
+        read_table(measured_path, "measured", unit, ["config_id", "status", "latency_us"]),
         unit.workload,
         unit.target,
         train,
@@ -122,7 +105,7 @@ def run_train(
         study_prefix=f"{unit.path}/{study_key}/",
     )
     for role, model in result.models.items():
-        _save_model(model, out_dir / MODEL_FILES[role])
+        atomic_write(out_dir / MODEL_FILES[role], model.save)
     metrics = metric_rows(result.metrics)
     for row in result.metrics.itertuples(index=False):
         shown = ", ".join(
@@ -144,22 +127,12 @@ def run_train(
     meta = derived_metadata(upstream, "train", {"model": section, "seed": seed})
     meta["top_k"] = str(train.top_k)
     meta["throughput_scale"] = repr(float(result.metrics["throughput_scale"].iloc[0]))
-    write_table(metrics, out_dir / "metrics.parquet", meta, METRICS_COLUMNS)
-    write_table(result.split, out_dir / "split.parquet", meta, SPLIT_COLUMNS)
+    write_table(metrics, out_dir / "metrics.parquet", "metrics", meta, METRICS_COLUMNS)
+    write_table(result.split, out_dir / "split.parquet", "split", meta, SPLIT_COLUMNS)
     write_table(
         search_history(result.trials, result.best_params),
         out_dir / "search.parquet",
+        "search",
         meta,
         search_columns(),
     )
-
-
-def _save_model(model, path: Path) -> None:
-    """``model.save`` atomically (XGBoost picks JSON from the ``.json`` suffix)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.json")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

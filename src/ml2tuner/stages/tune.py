@@ -23,19 +23,18 @@ from ..workflow.columns import tuning_columns
 from ..workflow.config import Unit, canonical_json
 from ..workflow.tables import derived_metadata, read_metadata, read_table, write_table
 
-__all__ = ["STRATEGIES", "MODEL_FILES", "run_tune"]
+__all__ = ["STRATEGIES", "run_tune"]
 
 logger = logging.getLogger(__name__)
 
 STRATEGIES: tuple[str, ...] = tuple(TUNERS)  # the registry is the one list of strategies
-MODEL_FILES = ("P.json", "V.json", "A.json")
 
 
 def run_tune(
+    unit: Unit,
     space_path: str | Path,
     compiled_path: str | Path,
     measured_path: str | Path,
-    models_dir: str | Path,
     out_path: str | Path,
     strategy: str,
     seed: int,
@@ -45,10 +44,9 @@ def run_tune(
     """Run one tuning run of ``strategy`` and write its trials to ``out_path``.
 
     Args:
+        unit: the job's unit; every input table is checked against it.
         space_path, compiled_path, measured_path: the unit's tables (``compiled`` gives the
             hidden features and compile status; ``measured`` is replayed).
-        models_dir: the unit's ``models/`` folder; must hold ``{P,V,A}.json`` (the stage order
-            of the DAG), which the tuners do not read (see the module docstring).
         out_path: ``tuning/{strategy}/seed{seed}.parquet``.
         strategy: a name of :data:`STRATEGIES`.
         seed: the run's seed (the tuner's only source of randomness).
@@ -57,13 +55,14 @@ def run_tune(
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}: allowed {', '.join(STRATEGIES)}")
-    missing = [name for name in MODEL_FILES if not (Path(models_dir) / name).exists()]
-    if missing:
-        raise FileNotFoundError(f"{models_dir}: missing {', '.join(missing)}")
-    upstream = read_metadata(measured_path)
-    unit = Unit.from_metadata(upstream)
-    space = read_table(space_path)
-    tuning_space = TuningSpace(space, unit.workload, unit.target, read_table(compiled_path))
+    upstream = read_metadata(measured_path, "measured", unit)
+    tuning_space = TuningSpace(
+        read_table(space_path, "space", unit),
+        unit.workload,
+        unit.target,
+        read_table(compiled_path, "compiled", unit),
+        template=unit.template,
+    )
     tuner = make_tuner(strategy, tuning_space, seed=seed, options=settings)
     if budget > tuning_space.n:
         logger.info(
@@ -77,8 +76,8 @@ def run_tune(
         budget,
         canonical_json(tuner.settings.as_dict()),
     )
-    measurer = ReplayMeasurer(read_table(measured_path, columns=list(RESULT_COLUMNS)))
-    trials = run_tuning(tuner, measurer, budget, seed=seed)
+    measurer = ReplayMeasurer(read_table(measured_path, "measured", unit, list(RESULT_COLUMNS)))
+    trials = run_tuning(tuner, measurer, budget)
     n_valid = int((trials["status"] == "valid").sum())
     logger.info(
         "%s seed %d: %d trials, %d valid (%.1f %% invalid), best %.1f us, %.2f s in the tuner",
@@ -97,4 +96,4 @@ def run_tune(
     )
     meta["strategy"], meta["seed"] = strategy, str(seed)
     meta["tuner_settings"] = canonical_json(tuner.settings.as_dict())
-    write_table(trials, out_path, meta, tuning_columns(tuning_space.knob_names))
+    write_table(trials, out_path, "tuning", meta, tuning_columns(tuning_space.knob_names))

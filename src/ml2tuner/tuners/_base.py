@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..models.features import is_valid, throughput
+from ..workflow.columns import PREDICTION_COLUMNS
 from ._space import TuningSpace
 
 __all__ = ["Tuner", "TunerSettings", "TUNERS", "register", "make_tuner", "PREDICTION_COLUMNS"]
 
-PREDICTION_COLUMNS = ("p_score", "v_prob", "a_score")
 S = TypeVar("S", bound="TunerSettings")
 
 

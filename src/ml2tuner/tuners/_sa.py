@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._space import KnobGrid
+from ..space.grid import KnobGrid
 
 __all__ = ["ModelOptimizer", "SimulatedAnnealingOptimizer", "SASettings"]
 

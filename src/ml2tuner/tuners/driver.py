@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..measure import Measurer
-from ._base import PREDICTION_COLUMNS, Tuner
+from ..workflow.columns import tuning_columns
+from ._base import Tuner
 
 __all__ = ["run_tuning", "trial_columns", "export_autotvm_jsonl", "AUTOTVM_LOG_VERSION"]
 
@@ -25,32 +26,17 @@ _COST_OF_FAILURE = 1e9  # AutoTVM's recorded cost of a failed measurement
 
 
 def trial_columns(knob_names: list[str]) -> list[str]:
-    """Columns of a trial log, in order."""
-    return [
-        "trial",
-        "batch",
-        "config_id",
-        *knob_names,
-        "status",
-        "error_no",
-        "error_kind",
-        "latency_us",
-        "best_latency_us",
-        *PREDICTION_COLUMNS,
-        "tuner_wall_s",
-    ]
+    """Columns of a trial log, in order (their types: ``ml2tuner.workflow.columns``)."""
+    return [name for name, _ in tuning_columns(knob_names)]
 
 
-def run_tuning(
-    tuner: Tuner, measurer: Measurer, budget: int, seed: int | None = None
-) -> pd.DataFrame:
+def run_tuning(tuner: Tuner, measurer: Measurer, budget: int) -> pd.DataFrame:
     """Run ``tuner`` for ``budget`` measurements (fewer if the space is smaller).
 
     Args:
         tuner: a strategy built on the space (its seed fixes every random choice).
         measurer: where results come from.
         budget: number of measurements.
-        seed: if given, must equal ``tuner.seed`` (a guard for callers that pass both).
     Returns:
         one row per measurement, in order (:func:`trial_columns`): ``trial`` (0-based),
         ``batch``, ``config_id``, the knob columns, ``status``, ``error_no``, ``error_kind``,
@@ -60,8 +46,6 @@ def run_tuning(
         batch's propose + observe wall time, shared equally by its rows). Every column but
         ``tuner_wall_s`` is identical for identical inputs and seed.
     """
-    if seed is not None and int(seed) != tuner.seed:
-        raise ValueError(f"seed {seed} differs from the tuner's seed {tuner.seed}")
     if budget < 0:
         raise ValueError("budget must be ≥ 0")
     budget = min(int(budget), tuner.space.n)

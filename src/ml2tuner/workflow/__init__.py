@@ -1,28 +1,31 @@
-"""Building the workflow's tables: config, Parquet I/O, enumerate → compile → simulate → merge.
+"""The ground every stage stands on: configuration, table specs, checked table I/O, job logs.
 
-The Snakemake rules (``rules/*.smk``) call these functions through the thin adapters in
-``scripts/``; everything here also works without Snakemake.
+This layer sits below ``models``, ``measure``, ``tuners``, ``report`` and ``stages`` and imports
+none of them (``docs/design.md``); it builds only on ``vta`` and ``space``.
 """
 
-from .compilation import run_compile
-from .config import ConfigError, Unit, WorkflowConfig, load_config, load_config_file
-from .enumeration import run_enumerate
-from .merge import run_merge
-from .progress import log_to
-from .simulation import run_simulate_shard
-from .tables import describe_table, read_metadata, read_table, write_table
+from .config import ConfigError, ModelSection, Unit, WorkflowConfig, load_config, load_config_file
+from .jobs import job_log, log_to
+from .tables import (
+    TableError,
+    check_table,
+    describe_table,
+    read_metadata,
+    read_table,
+    write_table,
+)
 
 __all__ = [
     "ConfigError",
+    "ModelSection",
     "Unit",
     "WorkflowConfig",
     "load_config",
     "load_config_file",
-    "run_enumerate",
-    "run_compile",
-    "run_simulate_shard",
-    "run_merge",
+    "job_log",
     "log_to",
+    "TableError",
+    "check_table",
     "describe_table",
     "read_metadata",
     "read_table",

@@ -1,7 +1,10 @@
 """Column specs of every table (the contract of ``docs/artifacts.md``, as data).
 
 Each spec is a list of ``(name, type)`` with type ``int64``, ``float64``, ``string`` or ``bool``;
-:func:`ml2tuner.workflow.tables.write_table` casts to it, the tests compare the docs with it.
+:func:`~ml2tuner.workflow.tables.write_table` casts to it,
+:func:`~ml2tuner.workflow.tables.read_table` refuses a table that does not match it, the tests
+compare the docs with it. The file names the
+rules declare (the summary tables, the model files) are defined here too, once.
 """
 
 from __future__ import annotations
@@ -11,24 +14,35 @@ from typing import Any
 from ..space.templates import get_template
 from ..vta.target import Target
 from ..vta.workload import Conv2D
-from .tables import Column
+from .config import Unit
 
 __all__ = [
-    "HIDDEN_STRING_FEATURES",
+    "Column",
     "flatten_knobs",
     "space_columns",
+    "knob_names",
     "compiled_columns",
     "measured_columns",
     "METRICS_COLUMNS",
     "SPLIT_COLUMNS",
+    "SEARCH_PARAMETERS",
     "search_columns",
+    "PREDICTION_COLUMNS",
     "tuning_columns",
     "STATUS_COUNT_COLUMNS",
     "SPACES_COLUMNS",
+    "RUNS_COLUMNS",
+    "STRATEGIES_COLUMNS",
+    "MODELS_COLUMNS",
+    "CURVES_COLUMNS",
+    "CLAIMS_COLUMNS",
+    "SUMMARY_TABLES",
+    "MODEL_FILES",
+    "UNIT_TABLES",
+    "table_columns",
 ]
 
-# Hidden features that are categorical (strings); every other one is float64.
-HIDDEN_STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
+Column = tuple[str, str]  # (name, arrow type name: int64 | float64 | string | bool)
 
 
 def flatten_knobs(knobs: dict[str, Any]) -> dict[str, int]:
@@ -43,16 +57,23 @@ def flatten_knobs(knobs: dict[str, Any]) -> dict[str, int]:
     return flat
 
 
-def space_columns(template: str, workload: Conv2D, target: Target) -> list[Column]:
+def knob_names(template: str, workload: Conv2D, target: Target) -> list[str]:
+    """The knob columns of a unit's ``space.parquet`` (and of its trial logs), in order."""
     tpl = get_template(template)
     example = {name: values[0] for name, values in tpl.knob_values(workload, target).items()}
+    return list(flatten_knobs(example))
+
+
+def space_columns(template: str, workload: Conv2D, target: Target) -> list[Column]:
+    """``space.parquet``: ``config_id``, ``knobs_json`` and one int column per knob value."""
     return [("config_id", "int64"), ("knobs_json", "string")] + [
-        (name, "int64") for name in flatten_knobs(example)
+        (name, "int64") for name in knob_names(template, workload, target)
     ]
 
 
 def compiled_columns() -> list[Column]:
-    from ..vta.compiler import HIDDEN_FEATURES
+    """``compiled.parquet``: compile status and every hidden feature (``h_``)."""
+    from ..vta.compiler import HIDDEN_FEATURES, STRING_FEATURES
 
     return [
         ("config_id", "int64"),
@@ -60,12 +81,13 @@ def compiled_columns() -> list[Column]:
         ("error_kind", "string"),
         ("message", "string"),
     ] + [
-        (f"h_{name}", "string" if name in HIDDEN_STRING_FEATURES else "float64")
+        (f"h_{name}", "string" if name in STRING_FEATURES else "float64")
         for name in HIDDEN_FEATURES
     ]
 
 
 def measured_columns() -> list[Column]:
+    """``measured.parquet`` and its shards: status, cycles, latency and counters (``c_``)."""
     from ..vta.sim import COUNTER_NAMES
 
     return [
@@ -96,11 +118,22 @@ METRICS_COLUMNS: list[Column] = [
 # models/split.parquet: the train stage's split of the measured configurations.
 SPLIT_COLUMNS: list[Column] = [("config_id", "int64"), ("split", "string")]
 
+# What the hyper-parameter search tunes (ml2tuner.models.hpo): the names of Optuna's
+# parameters, in the order of the columns of models/search.parquet.
+SEARCH_PARAMETERS = (
+    "eta",
+    "max_depth",
+    "alpha",
+    "lambda",
+    "subsample",
+    "colsample_bytree",
+    "min_child_weight",
+    "num_boost_round",
+)
+
 
 def search_columns() -> list[Column]:
     """``models/search.parquet``: the Optuna trials of P, V and A (``search_history``)."""
-    from ..models.hpo import SEARCH_PARAMETERS  # imports optuna: only where needed
-
     return [
         ("model", "string"),
         ("study", "string"),
@@ -112,27 +145,38 @@ def search_columns() -> list[Column]:
     ] + [(f"params_{name}", "float64") for name in SEARCH_PARAMETERS]
 
 
-def tuning_columns(knob_names: list[str]) -> list[Column]:
+# A tuner's predictions of the configurations it chose (NaN where it has no such model).
+PREDICTION_COLUMNS = ("p_score", "v_prob", "a_score")
+
+
+def tuning_columns(knobs: list[str]) -> list[Column]:
     """``tuning/{strategy}/seed{seed}.parquet``: the trial log of ``ml2tuner.tuners.run_tuning``.
 
     Args:
-        knob_names: the knob columns of the unit's ``space.parquet``.
+        knobs: the knob columns of the unit's ``space.parquet`` (:func:`knob_names`).
     """
     return (
         [("trial", "int64"), ("batch", "int64"), ("config_id", "int64")]
-        + [(name, "int64") for name in knob_names]
+        + [(name, "int64") for name in knobs]
         + [
             ("status", "string"),
             ("error_no", "int64"),
             ("error_kind", "string"),
             ("latency_us", "float64"),
             ("best_latency_us", "float64"),
-            ("p_score", "float64"),
-            ("v_prob", "float64"),
-            ("a_score", "float64"),
-            ("tuner_wall_s", "float64"),
         ]
+        + [(name, "float64") for name in PREDICTION_COLUMNS]
+        + [("tuner_wall_s", "float64")]
     )
+
+
+# ---- the summary tables (results/summary/*.parquet) --------------------------------------
+
+_UNIT_KEYS: list[Column] = [("target", "string"), ("layer", "string"), ("template", "string")]
+
+
+def _spread(prefix: str) -> list[Column]:
+    return [(f"{prefix}_{q}", "float64") for q in ("median", "q25", "q75")]
 
 
 STATUS_COUNT_COLUMNS: list[Column] = [
@@ -143,13 +187,103 @@ STATUS_COUNT_COLUMNS: list[Column] = [
     ("n_timeout", "int64"),
 ]
 
-SPACES_COLUMNS: list[Column] = [
-    ("target", "string"),
-    ("layer", "string"),
-    ("template", "string"),
+SPACES_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("n_configs", "int64"),
     *STATUS_COUNT_COLUMNS,
     ("optimum_latency_us", "float64"),
     ("optimum_config_id", "int64"),
     ("median_valid_latency_us", "float64"),
 ]
+
+RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"),
+    ("seed", "int64"),
+    ("n_trials", "int64"),
+    ("optimum_latency_us", "float64"),
+    ("final_best_latency_us", "float64"),
+    ("samples_to_best", "int64"),
+    ("n_invalid", "int64"),
+    ("invalid_share", "float64"),
+    ("match_reference_latency_us", "float64"),
+    ("samples_to_match", "int64"),
+]
+
+STRATEGIES_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"),
+    ("n_seeds", "int64"),
+    ("reached_share", "float64"),
+    *_spread("samples_to_best"),
+    *_spread("invalid_share"),
+    *_spread("final_best_latency_us"),
+    ("match_reached_share", "float64"),
+    *_spread("samples_to_match"),
+    ("samples_vs_reference", "float64"),
+    ("invalid_vs_reference", "float64"),
+]
+
+MODELS_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("model", "string"),
+    ("metric", "string"),
+    ("value", "float64"),
+    ("n_train", "int64"),
+    ("n_test", "int64"),
+]
+
+CURVES_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"),
+    ("n_measurements", "int64"),
+    ("n_seeds", "int64"),
+    *_spread("best_latency_us"),
+]
+
+CLAIMS_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("claim", "string"),
+    ("quote", "string"),
+    ("measure", "string"),
+    ("paper_value", "float64"),
+    ("reproduced_value", "float64"),
+    ("verdict", "string"),
+    ("reason", "string"),
+]
+
+# name -> spec; results/summary/{name}.parquet (rules/report.smk declares these files).
+SUMMARY_TABLES: dict[str, list[Column]] = {
+    "runs": RUNS_COLUMNS,
+    "strategies": STRATEGIES_COLUMNS,
+    "spaces": SPACES_COLUMNS,
+    "models": MODELS_COLUMNS,
+    "curves": CURVES_COLUMNS,
+    "claims": CLAIMS_COLUMNS,
+}
+
+# role -> file in the unit's models/ folder (XGBoost JSON; rules/train.smk declares these).
+MODEL_FILES: dict[str, str] = {"P": "P.json", "V": "V.json", "A": "A.json"}
+
+# Tables made from a unit's config section alone: their config_hash is that section's.
+UNIT_TABLES = frozenset({"space", "compiled", "measured"})
+
+
+def table_columns(kind: str, unit: Unit | None = None) -> list[Column]:
+    """The spec of a table of ``kind`` (a unit table, ``metrics``, ``tuning``, a summary table).
+
+    Args:
+        kind: ``space``, ``compiled``, ``measured``, ``metrics``, ``split``, ``search``,
+            ``tuning`` or a name of :data:`SUMMARY_TABLES`.
+        unit: the table's unit; needed for the knob columns of ``space`` and ``tuning``.
+    Raises:
+        KeyError: an unknown kind.
+    """
+    if kind in SUMMARY_TABLES:
+        return SUMMARY_TABLES[kind]
+    if kind in ("space", "tuning") and unit is None:
+        raise ValueError(f"the columns of a {kind} table depend on its unit")
+    specs = {
+        "space": lambda: space_columns(unit.template, unit.workload, unit.target),
+        "compiled": compiled_columns,
+        "measured": measured_columns,
+        "metrics": lambda: METRICS_COLUMNS,
+        "split": lambda: SPLIT_COLUMNS,
+        "search": search_columns,
+        "tuning": lambda: tuning_columns(knob_names(unit.template, unit.workload, unit.target)),
+    }
+    return specs[kind]()

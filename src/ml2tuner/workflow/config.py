@@ -30,7 +30,7 @@ from .validation import SCHEMA_PATH, ConfigError, config_schema, normalize_confi
 __all__ = [
     "ConfigError",
     "SCHEMA_PATH",
-    "ModelSettings",
+    "ModelSection",
     "Unit",
     "WorkflowConfig",
     "config_schema",
@@ -39,6 +39,7 @@ __all__ = [
     "normalize_config",
     "config_hash",
     "canonical_json",
+    "unit_for_path",
 ]
 
 
@@ -53,9 +54,13 @@ def config_hash(section: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class ModelSettings:
-    """Settings of the offline P, V and A models (DESIGN.md §5); the booster parameters are
-    the paper's, the objective is regression so that held-out RMSE is defined."""
+class ModelSection:
+    """The config's ``model`` section: the offline P, V and A models (``docs/design.md``).
+
+    The defaults are the one home of the ML²Tuner NEST-C prototype's booster parameters
+    (:meth:`booster_params`; ``ml2tuner.models.PAPER_PARAMS`` is built from them) and of the
+    share of the space trained on; the objective is regression so that held-out RMSE is defined.
+    """
 
     objective: str = "reg:squarederror"
     learning_rate: float = 0.1
@@ -69,7 +74,18 @@ class ModelSettings:
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field, as the config section holds it."""
         return dataclasses.asdict(self)
+
+    def booster_params(self) -> dict[str, Any]:
+        """The XGBoost booster parameters of these settings (XGBoost's names)."""
+        return {
+            "eta": self.learning_rate,
+            "max_depth": self.max_depth,
+            "alpha": self.alpha,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+        }
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,7 @@ class WorkflowConfig:
     seeds: tuple[int, ...]
     budget: int
     shard_size: int
-    model: ModelSettings
+    model: ModelSection
     tuner_settings: Mapping[str, Mapping[str, Any]]
     resolved_targets: Mapping[str, Target]
     resolved_layers: Mapping[str, Conv2D]
@@ -157,6 +173,20 @@ class WorkflowConfig:
 
     def strategy_settings(self, strategy: str) -> dict[str, Any]:
         return copy.deepcopy(dict(self.tuner_settings.get(strategy, {})))
+
+
+def unit_for_path(path: str | Path, units: list[Unit] | tuple[Unit, ...]) -> Unit:
+    """The unit whose folder (``.../{target}/{layer}/{template}/...``) holds ``path``.
+
+    Raises:
+        ValueError: no unit's folder holds it.
+    """
+    parts = Path(path).parts
+    for unit in units:
+        key = unit.key
+        if any(parts[i : i + 3] == key for i in range(len(parts) - 2)):
+            return unit
+    raise ValueError(f"{path}: not in the folder of any configured unit")
 
 
 def load_config_file(path: str | Path) -> WorkflowConfig:
@@ -203,7 +233,7 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         seeds=tuple(data["seeds"]),
         budget=data["budget"],
         shard_size=data["shard_size"],
-        model=ModelSettings(**data["model"]),
+        model=ModelSection(**data["model"]),
         tuner_settings=MappingProxyType(
             {k: MappingProxyType(dict(v)) for k, v in data["tuner_settings"].items()}
         ),

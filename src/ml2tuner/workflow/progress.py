@@ -1,31 +1,11 @@
-"""Logging for rule jobs: one log file per job, progress lines with counts and rates."""
+"""Progress lines with counts and rates, for the long loops of the compile and simulate stages."""
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
-__all__ = ["log_to", "Progress"]
-
-_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def log_to(path: str | Path | None, level: int = logging.INFO) -> None:
-    """Send the ``ml2tuner`` loggers (and warnings) to ``path`` (stderr when None)."""
-    handler: logging.Handler
-    if path is None:
-        handler = logging.StreamHandler()
-    else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger("ml2tuner")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
-    logging.captureWarnings(True)
-    logging.getLogger("py.warnings").handlers[:] = [handler]
+__all__ = ["Progress"]
 
 
 class Progress:

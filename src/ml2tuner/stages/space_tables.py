@@ -1,7 +1,7 @@
 """Build the three tables of a (small) space in memory: enumerate, compile, simulate.
 
-The workflow's own builders (:mod:`ml2tuner.workflow.enumeration`, ``.compilation``,
-``.simulation``) make the rows, and the tables get the column types of ``space.parquet`` /
+The stages' own builders (:mod:`ml2tuner.stages.enumerate`, ``.compile``, ``.simulate``) make
+the rows, and the tables get the column types of ``space.parquet`` /
 ``compiled.parquet`` / ``measured.parquet`` (docs/artifacts.md) as if read back from Parquet —
 without files or metadata: for tests, benchmarks and quick experiments. The workflow's stages
 write the real, sharded, cached tables.
@@ -14,12 +14,12 @@ import pyarrow as pa
 
 from ..vta.target import Target
 from ..vta.workload import Conv2D
-from ..workflow.columns import compiled_columns, measured_columns, space_columns
-from ..workflow.compilation import compiled_frame
+from ..workflow.columns import Column, compiled_columns, measured_columns, space_columns
 from ..workflow.config import Unit
-from ..workflow.enumeration import space_frame
-from ..workflow.simulation import measured_frame
-from ..workflow.tables import Column, arrow_schema
+from ..workflow.tables import arrow_schema
+from .compile import compiled_frame
+from .enumerate import space_frame
+from .simulate import measured_frame
 
 __all__ = ["space_table", "measure_space"]
 

@@ -1,4 +1,4 @@
-"""Merge simulation shards into ``measured.parquet``, checking they tile the space exactly."""
+"""Stage ``merge``: simulation shards into ``measured.parquet``, checking they tile the space."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import measured_columns
-from .config import Unit
-from .tables import read_table, unit_metadata, write_table
+from ..workflow.columns import measured_columns
+from ..workflow.config import Unit
+from ..workflow.tables import read_table, unit_metadata, write_table
 
 __all__ = ["merge_frames", "run_merge"]
 
@@ -30,7 +30,7 @@ def merge_frames(frames: Sequence[pd.DataFrame], space_size: int) -> pd.DataFram
 
 def run_merge(unit: Unit, shard_paths: Sequence[str | Path], out: str | Path) -> None:
     """Write ``measured.parquet`` from the unit's shard tables."""
-    frames = [read_table(path) for path in shard_paths]
+    frames = [read_table(path, "measured", unit) for path in shard_paths]
     merged = merge_frames(frames, unit.space_size())
     counts = merged["status"].value_counts().to_dict()
     logger.info(
@@ -42,4 +42,4 @@ def run_merge(unit: Unit, shard_paths: Sequence[str | Path], out: str | Path) ->
     )
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["n_shards"] = str(len(frames))
-    write_table(merged, out, meta, measured_columns())
+    write_table(merged, out, "measured", meta, measured_columns())

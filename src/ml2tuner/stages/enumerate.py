@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..space.templates import get_template
-from .columns import flatten_knobs, space_columns
-from .config import Unit
-from .tables import unit_metadata, write_table
+from ..workflow.columns import flatten_knobs, space_columns
+from ..workflow.config import Unit
+from ..workflow.tables import unit_metadata, write_table
 
 __all__ = ["space_frame", "run_enumerate", "knobs_of"]
 
@@ -45,6 +45,7 @@ def run_enumerate(unit: Unit, out: str | Path) -> None:
     write_table(
         frame,
         out,
+        "space",
         unit_metadata(unit, "enumerate", unit.section()),
         space_columns(unit.template, unit.workload, unit.target),
     )

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import measured_columns
-from .config import Unit
-from .enumeration import knobs_of
-from .progress import Progress
-from .tables import read_table, unit_metadata, write_table
+from ..workflow.columns import measured_columns
+from ..workflow.config import Unit
+from ..workflow.progress import Progress
+from ..workflow.tables import read_table, unit_metadata, write_table
+from .enumerate import knobs_of
 
 __all__ = ["measured_row", "failed_row", "measured_frame", "run_simulate_shard"]
 
@@ -105,16 +105,16 @@ def run_simulate_shard(
 ) -> None:
     """Write one shard: the configurations with ``start <= config_id < stop``."""
     start, stop = bounds
-    space = read_table(space_path, columns=["config_id", "knobs_json"])
+    space = read_table(space_path, "space", unit, ["config_id", "knobs_json"])
     shard = space[(space["config_id"] >= start) & (space["config_id"] < stop)]
     if len(shard) != stop - start:
         raise ValueError(
             f"{unit.path}: shard [{start}, {stop}) outside the space of {len(space)} configurations"
         )
     compiled = read_table(
-        compiled_path, columns=["config_id", "compile_status", "error_kind", "message"]
+        compiled_path, "compiled", unit, ["config_id", "compile_status", "error_kind", "message"]
     )
     logger.info("%s: shard config_id [%d, %d)", unit.path, start, stop)
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["config_id_range"] = f"{start},{stop}"
-    write_table(measured_frame(unit, shard, compiled), out, meta, measured_columns())
+    write_table(measured_frame(unit, shard, compiled), out, "measured", meta, measured_columns())

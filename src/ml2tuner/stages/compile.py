@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import compiled_columns
-from .config import Unit
-from .enumeration import knobs_of
-from .progress import Progress
-from .tables import read_table, unit_metadata, write_table
+from ..workflow.columns import compiled_columns
+from ..workflow.config import Unit
+from ..workflow.progress import Progress
+from ..workflow.tables import read_table, unit_metadata, write_table
+from .enumerate import knobs_of
 
 __all__ = ["compiled_row", "compiled_frame", "run_compile", "COMPILE_STATUS"]
 
@@ -50,10 +50,11 @@ def compiled_frame(unit: Unit, space: pd.DataFrame) -> pd.DataFrame:
 
 def run_compile(unit: Unit, space_path: str | Path, out: str | Path) -> None:
     """Write ``compiled.parquet`` for ``unit`` from its ``space.parquet``."""
-    space = read_table(space_path, columns=["config_id", "knobs_json"])
+    space = read_table(space_path, "space", unit, ["config_id", "knobs_json"])
     write_table(
         compiled_frame(unit, space),
         out,
+        "compiled",
         unit_metadata(unit, "compile", unit.section()),
         compiled_columns(),
     )
