@@ -192,7 +192,7 @@ def _log2_floor(n: int) -> int:
     return max(0, n.bit_length() - 1)
 
 
-# Board facts: clock and AXI width (DESIGN.md §3). zcu102 is NEST-C's EVTA bitstream
+# Board facts: clock and AXI width (docs/design.md §3). zcu102 is NEST-C's EVTA bitstream
 # zcu102_1x16_i8w8a32_16_16_19_18; its clock is assumed equal to zcu104's.
 _BOARDS: dict[str, dict[str, float | int]] = {
     "pynq": {"clock_mhz": 100.0, "axi_bits": 64},

@@ -102,7 +102,7 @@ def _layer(name: str, hw: int, ic: int, oc: int, k: int, pad: int, stride: int) 
     return Conv2D(name, 1, hw, hw, ic, oc, k, pad, stride)
 
 
-# ResNet-18's VTA conv workloads (DESIGN.md §4).
+# ResNet-18's VTA conv workloads (docs/design.md §4).
 RESNET18: dict[str, Conv2D] = {
     layer.name: layer
     for layer in (
