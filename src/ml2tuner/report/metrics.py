@@ -1,4 +1,4 @@
-"""The metrics of DESIGN.md §7, per tuning run and over seeds (numpy / pandas only).
+"""The metrics of docs/design.md §7, per tuning run and over seeds (numpy / pandas only).
 
 Definitions (``docs/report.md``):
 
