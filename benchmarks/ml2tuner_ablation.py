@@ -71,12 +71,13 @@ def main() -> None:
     rows = []
     for unit_dir in sorted(p.parent for p in Path(args.results).glob("*/*/*/measured.parquet")):
         unit = Unit.from_metadata(read_metadata(unit_dir / "measured.parquet"))
-        measured = read_table(unit_dir / "measured.parquet")
+        measured = read_table(unit_dir / "measured.parquet", "measured", unit)
         space = TuningSpace(
-            read_table(unit_dir / "space.parquet"),
+            read_table(unit_dir / "space.parquet", "space", unit),
             unit.workload,
             unit.target,
-            read_table(unit_dir / "compiled.parquet"),
+            read_table(unit_dir / "compiled.parquet", "compiled", unit),
+            template=unit.template,
         )
         optimum = measured.loc[measured["status"] == "valid", "latency_us"].min()
         reference = {}
@@ -90,7 +91,6 @@ def main() -> None:
                     make_tuner(strategy, space, seed=seed, options=options),
                     ReplayMeasurer(measured),
                     args.budget,
-                    seed=seed,
                 )
                 best = log["best_latency_us"].to_numpy(float)
                 if strategy == "autotvm":

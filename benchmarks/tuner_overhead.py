@@ -26,7 +26,7 @@ import pandas as pd
 import xgboost
 
 from ml2tuner.measure import ReplayMeasurer
-from ml2tuner.measure.tables import measure_space
+from ml2tuner.stages import measure_space
 from ml2tuner.tuners import TUNERS, TuningSpace, make_tuner, run_tuning
 from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import get_layer
@@ -90,7 +90,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     tables, live_s = load_tables(args)
     layer, target = get_layer(args.layer), get_target(args.target)
-    space = TuningSpace(tables["space"], layer, target, tables["compiled"])
+    space = TuningSpace(tables["space"], layer, target, tables["compiled"], template=args.template)
     measured = tables["measured"]
     valid = measured["status"] == "valid"
     optimum = measured.loc[valid, "latency_us"].min()
@@ -110,7 +110,7 @@ def main() -> None:
         per_trial, per_batch, invalid, ratio = [], [], [], []
         for seed in range(args.seeds):
             tuner = make_tuner(name, space, seed=seed)
-            log = run_tuning(tuner, ReplayMeasurer(measured), args.budget, seed=seed)
+            log = run_tuning(tuner, ReplayMeasurer(measured), args.budget)
             per_trial.append(log["tuner_wall_s"].sum() / len(log))
             per_batch.append((log.groupby("batch")["tuner_wall_s"].sum()).max())
             invalid.append((log["status"] != "valid").mean())
