@@ -185,28 +185,31 @@ def test_hazard_detection(dsts, opcode, extra, hazard):
     assert result.hazards == hazard and result.sram_overruns == 0
 
 
+# The flags of the token from the first module to the second: (push on first, pop on second).
+_TOKEN = {
+    ("load", "compute"): ("push_next", "pop_prev"),
+    ("compute", "load"): ("push_prev", "pop_next"),
+    ("compute", "store"): ("push_next", "pop_prev"),
+    ("store", "compute"): ("push_prev", "pop_next"),
+}
+
+
+def _module(row) -> str:
+    opcode, mem = int(row[COLUMN["opcode"]]), int(row[COLUMN["memory_type"]])
+    if opcode == OP_STORE:
+        return "store"
+    return "load" if opcode == OP_LOAD and mem in (MEM_INP, MEM_WGT) else "compute"
+
+
 def _race_stream(first, second, ordered: bool):
-    """UOP load, then ``first`` (LOAD or STORE module) and ``second`` (COMPUTE), or the other
-    way round, with a token ordering them when ``ordered``."""
+    """UOP load, ``first``, ``second`` and FINISH; when ``ordered``, a token from the first
+    instruction's module to the second's orders them."""
     rows = [insn(OP_LOAD, memory_type=MEM_UOP, x_size=2, y_size=1), first.copy(), second.copy()]
-    producer, consumer = rows[1], rows[2]
     if ordered:
-        for row in (producer, consumer):  # flags of the FIFO between the two modules
-            module_flags = _token_flags(row, pushes=row is producer, peer=consumer)
-            row[COLUMN[module_flags]] = 1
+        push, pop = _TOKEN[_module(first), _module(second)]
+        rows[1][COLUMN[push]] = rows[2][COLUMN[pop]] = 1
     rows.append(insn(OP_FINISH))
     return rows
-
-
-def _token_flags(row, *, pushes: bool, peer) -> str:
-    """The flag that pushes to (pops from) the module of ``peer``."""
-    opcode = int(row[COLUMN["opcode"]])
-    peer_is_compute = int(peer[COLUMN["opcode"]]) in (OP_GEMM, OP_ALU)
-    if opcode in (OP_GEMM, OP_ALU):  # compute: prev = load side, next = store side
-        prev = int(peer[COLUMN["opcode"]]) == OP_LOAD
-        return ("push_" if pushes else "pop_") + ("prev" if prev else "next")
-    assert peer_is_compute
-    return ("push_" if pushes else "pop_") + ("next" if opcode == OP_LOAD else "prev")
 
 
 _GEMM = insn(OP_GEMM, uop_bgn=0, uop_end=2, iter_out=2, iter_in=1, src_factor_out=8)
@@ -257,7 +260,7 @@ def test_race_detection(first, second, races, reverse):
     a, b = (second, first) if reverse else (first, second)
     free = run_both(PYNQ, _race_stream(a, b, ordered=False), uops)
     assert free.finished and free.races == races
-    if races and int(first[COLUMN["memory_type"]]) != MEM_ACC:
+    if races:
         assert run_both(PYNQ, _race_stream(a, b, ordered=True), uops).races == 0
 
 
@@ -270,23 +273,20 @@ def test_reset_gemm_reads_nothing_shared():
 
 
 def test_tokens_order_across_a_chain_of_modules():
-    # LOAD -> COMPUTE (noop) -> STORE is no path back to LOAD: a STORE and a LOAD share no
-    # memory, but LOAD(INP) after a GEMM is ordered only through the GEMM's own token.
-    uops = [(0, 0, 0)]
+    # A GEMM reads INP row 0, a later LOAD overwrites it. No token goes from the GEMM to the
+    # load module directly; the chain GEMM -c2s-> STORE -s2c-> compute no-op -c2l-> LOAD
+    # orders them all the same (happens-before is transitive).
     rows = [
         insn(OP_LOAD, memory_type=MEM_UOP, x_size=1, y_size=1),
         insn(OP_GEMM, uop_bgn=0, uop_end=1, iter_out=1, iter_in=1, push_next=1),
-        insn(OP_LOAD, memory_type=MEM_UOP, pop_prev=0, push_prev=0),
         insn(OP_STORE, memory_type=MEM_OUT, pop_prev=1, push_prev=1),
         insn(OP_LOAD, memory_type=MEM_UOP, pop_next=1, push_prev=1),
         insn(OP_LOAD, memory_type=MEM_INP, y_size=1, x_size=1, pop_next=1),
         insn(OP_FINISH),
     ]
-    # GEMM -> c2s -> STORE -> s2c -> compute noop -> c2l -> LOAD: ordered transitively.
-    assert run_both(PYNQ, rows, uops).races == 0
-    rows[4][COLUMN["push_prev"]] = 0
-    rows[5][COLUMN["pop_next"]] = 0
-    assert run_both(PYNQ, rows, uops).races == 1
+    assert run_both(PYNQ, rows, [(0, 0, 0)]).races == 0
+    rows[3][COLUMN["push_prev"]] = rows[4][COLUMN["pop_next"]] = 0  # break the last link
+    assert run_both(PYNQ, rows, [(0, 0, 0)]).races == 1
 
 
 def test_hazard_sees_reloaded_uops():

@@ -157,8 +157,12 @@ W_DST, W_SRC, W_WGT, W_GEMM_HAZARD, W_ALU_HAZARD, W_MIN_DST, W_MIN_SRC, W_MIN_WG
 SLOT_INP, SLOT_WGT, SLOT_OUT = 0, 1, 2
 NUM_SLOTS = 3
 SLOT_MEM = np.array([MEM_INP, MEM_WGT, MEM_OUT], dtype=np.int64)
-# Pairs of modules that share a region (every such pair is one writer and one reader).
-SHARES = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.int64)
+# The slots [first, last) modules q and r share (load-compute: INP, WGT; compute-store: OUT);
+# every shared slot has one writing and one reading module.
+SHARED_SLOTS = np.array(
+    [[[0, 0], [0, 2], [0, 0]], [[0, 2], [0, 0], [2, 3]], [[0, 0], [2, 3], [0, 0]]],
+    dtype=np.int64,
+)
 
 
 @njit(cache=True)
@@ -415,10 +419,14 @@ def run(fields, uops, params):
         another module that the tokens do not order before it (those starting later check
         against this one)."""
         for r in range(3):
-            if not SHARES[q, r]:
+            first, last = SHARED_SLOTS[q, r, 0], SHARED_SLOTS[q, r, 1]
+            touches = False
+            for slot in range(first, last):
+                touches = touches or region_rows[pos, slot] != 0
+            if not touches:
                 continue
             for other in range(qoff[r] + clock[q, r], qoff[r] + head[r]):
-                for slot in range(NUM_SLOTS):
+                for slot in range(first, last):
                     if _overlap(
                         region_lo[pos, slot],
                         region_rows[pos, slot],

@@ -24,7 +24,14 @@ from .runtime import COMPUTE_STAGE, LOAD_STAGE, STORE_STAGE, RuntimeCheckError, 
 from .target import Target
 from .workload import Conv2D
 
-__all__ = ["CompiledConv", "compile_conv2d", "CompileError", "RuntimeCheckError", "HIDDEN_FEATURES"]
+__all__ = [
+    "CompiledConv",
+    "compile_conv2d",
+    "compile_plan",
+    "CompileError",
+    "RuntimeCheckError",
+    "HIDDEN_FEATURES",
+]
 
 
 @dataclass
@@ -628,11 +635,17 @@ def compile_conv2d(
         A :class:`CompiledConv` with the program, or the compile/runtime error and the hidden
         features known when it happened.
     """
-    hidden = _empty_hidden()
     try:
         plan = plan_conv2d(workload, target, template, knobs)
     except CompileError as exc:
-        return CompiledConv(None, None, hidden, exc.kind, "compile", str(exc))
+        return CompiledConv(None, None, _empty_hidden(), exc.kind, "compile", str(exc))
+    return compile_plan(plan, replay=replay)
+
+
+def compile_plan(plan: ConvPlan, *, replay: bool = True) -> CompiledConv:
+    """Lower an already derived schedule (see :func:`compile_conv2d`)."""
+    hidden = _empty_hidden()
+    workload, target = plan.workload, plan.target
     _hidden_from_plan(plan, hidden)
     emitter = _Emitter(plan)
     emitter.replay_steps = replay
