@@ -18,25 +18,30 @@ of another kind, unit or version. Stages are the top layer: nothing in the packa
 but ``cli`` (``docs/design.md``).
 """
 
-from .compile import run_compile
-from .enumerate import run_enumerate
-from .merge import run_merge
-from .report import run_report
-from .simulate import run_simulate_shard
-from .space_tables import measure_space, space_table
-from .summary import run_summary
-from .train import run_train
-from .tune import run_tune
+from __future__ import annotations
 
-__all__ = [
-    "run_enumerate",
-    "run_compile",
-    "run_simulate_shard",
-    "run_merge",
-    "run_train",
-    "run_tune",
-    "run_summary",
-    "run_report",
-    "measure_space",
-    "space_table",
-]
+import importlib
+from typing import Any
+
+# entry point -> its module. Imported on first use, so that a job imports only its own stage
+# (the simulate jobs need not load XGBoost, Optuna or matplotlib).
+_HOMES = {
+    "run_enumerate": "enumerate",
+    "run_compile": "compile",
+    "run_simulate_shard": "simulate",
+    "run_merge": "merge",
+    "run_train": "train",
+    "run_tune": "tune",
+    "run_summary": "summary",
+    "run_report": "report",
+    "measure_space": "space_tables",
+    "space_table": "space_tables",
+}
+
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
