@@ -30,7 +30,6 @@ __all__ = [
     "arrow_schema",
     "atomic_write",
     "write_table",
-    "write_json",
     "read_table",
     "read_metadata",
     "check_table",
@@ -152,12 +151,6 @@ def write_table(
     merged.update({str(k).encode(): str(v).encode() for k, v in stamped.items()})
     table = table.replace_schema_metadata(merged)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-
-
-def write_json(payload: Mapping[str, Any], path: str | Path) -> None:
-    """Write JSON atomically (:func:`atomic_write`)."""
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _first_line(exc: BaseException) -> str:
