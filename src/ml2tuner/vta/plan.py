@@ -224,13 +224,14 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
         False,
         True,
     )
-    # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard (te's
-    # MakeBoundCheck, a `likely` condition): in the last round the missing threads' data
-    # statements are skipped. CoProcSync (tir/transforms/coproc_sync.cc, run in phase 1 before
-    # InjectVirtualThread) synchronises a guarded statement as a whole: the pushes and pops it
-    # places between the `if` and its neighbours are outside the guard, and the body is made
-    # self-balanced (MatchFixEnterPop/MatchFixExitPush). So an idle thread still hands its
-    # tokens on, with nothing in between (syncs_idle_threads).
+    # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard (a `likely`
+    # condition, MakeBoundCheck in apache/tvm src/te/schedule/message_passing.cc): in the last
+    # round the missing threads' data statements are skipped. CoProcSync
+    # (src/tir/transforms/coproc_sync.cc, lowering phase 1, before InjectVirtualThread)
+    # synchronises a guarded statement as a whole: the pushes and pops it places between the
+    # `if` and its neighbours are outside the guard, and the body is made self-balanced
+    # (MatchFixEnterPop/MatchFixExitPush). So an idle thread still hands its tokens on, with
+    # nothing in between (syncs_idle_threads; docs/vta-model.md).
     _check_capacity(plan)
     return plan
 
