@@ -24,6 +24,11 @@ CASES = {
         parse_model_string("pynq_4x8_i8w8a32_15_16_16_18"),
     ),
     "3x3-stride2-zcu102": (Conv2D("t3x3s2", 1, 16, 16, 32, 32, 3, 1, 2), PRESETS["zcu102"]),
+    # ACC shallower than INP: ALU source factors and the uop src_idx differ in width.
+    "3x3-acc-shallower": (
+        Conv2D("t3x3a", 1, 14, 14, 32, 32, 3, 1, 1),
+        parse_model_string("pynq_1x16_i8w8a32_15_15_18_16"),
+    ),
 }
 DRAWS = 50
 
