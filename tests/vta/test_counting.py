@@ -54,7 +54,7 @@ def test_counts_of_a_hand_built_stream():
     c = count_stream(target, fields)
     assert c["uop_load_nbytes"] == 6 * 4 and c["n_load_uop"] == 1
     assert c["inp_load_nbytes"] == 15 * 16 and c["inp_rows"] == 3 and c["n_load_inp"] == 1
-    assert c["inp_pad_elems"] == 35 - 15
+    assert c["pad_elems"] == 35 - 15
     assert c["n_noop"] == 1
     assert (c["reset_counter"], c["n_reset"]) == (6, 1)
     assert (c["gemm_counter"], c["n_gemm"], c["gemm_uops"]) == (40, 1, 4)

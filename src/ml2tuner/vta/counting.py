@@ -79,12 +79,12 @@ STATISTIC_NAMES = (
     "n_alu",
     "n_alu_imm",
     "n_noop",  # a LOAD/STORE that moves nothing (x_size or y_size 0): a token carrier
-    # DMA rows (one AXI request each in the timing model) and on-chip zero padding
+    # DMA rows (one AXI request each in the timing model) and zero elements padded on chip
     "inp_rows",
     "wgt_rows",
     "acc_rows",
     "out_rows",
-    "inp_pad_elems",
+    "pad_elems",
     # micro-op work: uops issued by GEMM / ALU instructions (without the loop iterations)
     "gemm_uops",
     "alu_uops",
@@ -122,7 +122,7 @@ STATISTIC_NAMES = (
     _WGT_ROWS,
     _ACC_ROWS,
     _OUT_ROWS,
-    _INP_PAD,
+    _PAD,
     _GEMM_UOPS,
     _ALU_UOPS,
     _L2C,
@@ -172,11 +172,11 @@ def _count(fields, elem_bytes, insn_bytes):
                 c[n_loaded[k]] += 1
                 c[nbytes[k]] += x * y * elem_bytes[mem]
                 c[rows[k]] += y
-                if mem == MEM_INP:  # only the input load pads (the timing model's rule)
-                    width = row[F_X_PAD0] + x + row[F_X_PAD1]
-                    c[_INP_PAD] += (row[F_Y_PAD0] + row[F_Y_PAD1]) * width + y * (
-                        row[F_X_PAD0] + row[F_X_PAD1]
-                    )
+                # INP, WGT and ACC loads zero-pad on chip (docs/machine-semantics.md)
+                width = row[F_X_PAD0] + x + row[F_X_PAD1]
+                c[_PAD] += (row[F_Y_PAD0] + row[F_Y_PAD1]) * width + y * (
+                    row[F_X_PAD0] + row[F_X_PAD1]
+                )
             else:
                 c[_N_NOOP] += 1
         elif op == OP_STORE:
