@@ -15,7 +15,12 @@ from .space.templates import TEMPLATES, KnobError, get_template, parse_knobs
 from .vta.target import PRESETS, TargetError, get_target
 from .vta.workload import RESNET18, WorkloadError, get_layer, parse_shape
 
-USAGE_ERRORS = (KnobError, TargetError, WorkloadError)
+
+class UsageError(ValueError):
+    """An argument the parsers below could not read, with the argument's name."""
+
+
+USAGE_ERRORS = (KnobError, TargetError, WorkloadError, UsageError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,14 +29,53 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type of ``--seed``: NumPy's generators take no negative seed."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+    return value
+
+
+def _read(argument: str, text: str, parse):
+    """``parse(text)``; a bare ValueError of Python's own conversions inside the parser (int()
+    of ``--1`` or ``²``, a number of more than 4300 digits) becomes a usage error naming the
+    argument, as the parsers' own errors already are."""
+    try:
+        return parse(text)
+    except USAGE_ERRORS:
+        raise
+    except ValueError as exc:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise UsageError(f"{argument} {shown!r}: {exc}") from None
+
+
+def _check_integer_knobs(knobs: dict) -> None:
+    """Knob values are integers or lists of integers. JSON's ``1.0`` and ``true`` equal 1 in
+    Python, so the template's check of allowed values would let them through to the compiler."""
+    for name, value in knobs.items():
+        items = value if isinstance(value, list) else [value]
+        if not all(type(item) is int for item in items):
+            raise KnobError(
+                f"knob {name}={json.dumps(value)}: allowed an integer or a list of integers"
+            )
+
+
 def _cmd_measure(args: argparse.Namespace) -> int:
     from .vta.harness import measure  # imports numba; keep `--help` fast
 
-    target = get_target(args.target)
-    workload = parse_shape(args.shape) if args.shape else get_layer(args.layer)
+    target = _read("--target", args.target, get_target)
+    if args.shape is not None:
+        workload = _read("--shape", args.shape, parse_shape)
+    else:
+        workload = get_layer(args.layer)
     workload.check_target(target)
     template = get_template(args.template)
-    knobs = parse_knobs(args.knobs)
+    knobs = _read("--knobs", args.knobs, parse_knobs)
+    _check_integer_knobs(knobs)
     template.validate(knobs, workload, target)
     result = measure(
         workload, target, args.template, knobs, functional=args.functional, seed=args.seed
@@ -164,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the functional simulator and compare with the reference",
     )
-    m.add_argument("--seed", type=int, default=0, help="seed of the functional run's data")
+    m.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the functional run's data"
+    )
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.set_defaults(func=_cmd_measure)
     sub.add_parser("targets", help="list target presets").set_defaults(func=_cmd_targets)
