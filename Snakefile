@@ -20,6 +20,7 @@ include: "rules/simulate.smk"
 include: "rules/train.smk"
 include: "rules/tune.smk"
 include: "rules/report.smk"
+include: "rules/simstats.smk"
 
 
 rule all:

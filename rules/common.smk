@@ -23,7 +23,8 @@ envvars:
 
 
 from ml2tuner.report.build import FIGURES, unit_key, validity_name
-from ml2tuner.workflow.columns import MODEL_FILES, SUMMARY_TABLES
+from ml2tuner.report.simstats import SIMSTATS_FIGURES
+from ml2tuner.workflow.columns import MODEL_FILES, SIMSTATS_FILES, SUMMARY_TABLES
 from ml2tuner.workflow.config import SCHEMA_PATH, ConfigError, load_config, normalize_config
 
 try:  # a bad value stops here, in one line naming the key, the value and what is allowed
@@ -72,12 +73,23 @@ def measured_shards(wildcards):
                   layer=wildcards.layer, template=wildcards.template, shard=range(n_shards))
 
 
+def statistics_shards(wildcards):
+    """Every counting-pass statistics shard of a unit (written beside the measured shards)."""
+    n_shards = len(WF.shard_bounds(unit_of(wildcards)))
+    return expand(f"{UNIT}/simstats/shard{{shard}}.parquet", target=wildcards.target,
+                  layer=wildcards.layer, template=wildcards.template, shard=range(n_shards))
+
+
 def model_settings(wildcards):
     return WF.model.as_dict()
 
 
 def model_seed(wildcards):
     return WF.model.seed
+
+
+def simstats_settings(wildcards):
+    return WF.simstats.as_dict()
 
 
 def strategy_settings(wildcards):
@@ -97,13 +109,22 @@ def all_metrics(wildcards):
     return _unit_paths(f"{UNIT}/models/metrics.parquet")
 
 
+def all_simstats(name):
+    """An input function: every unit's ``models/{name}`` of the simstats stage."""
+
+    def paths(wildcards):
+        return _unit_paths(f"{UNIT}/models/{name}")
+
+    return paths
+
+
 def all_tuning_runs(wildcards):
     return [path for strategy in WF.strategies for seed in WF.seeds
             for path in _unit_paths(f"{UNIT}/tuning/{strategy}/seed{seed}.parquet")]
 
 
 def final_outputs():
-    return ["results/report/summary.md"]
+    return ["results/report/summary.md", "results/report/simstats.md"]
 
 
 # ---- resources (runtime in minutes; generous for cluster queues) -------------------------

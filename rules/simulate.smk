@@ -4,6 +4,7 @@ rule simulate_shard:
         compiled=f"{UNIT}/compiled.parquet",
     output:
         shard=temp(f"{UNIT}/measured/shard{{shard}}.parquet"),
+        statistics=temp(f"{UNIT}/simstats/shard{{shard}}.parquet"),
     params:
         section=unit_section,
         bounds=shard_bounds,
@@ -24,8 +25,10 @@ rule simulate_shard:
 rule merge_measured:
     input:
         shards=measured_shards,
+        statistics=statistics_shards,
     output:
         measured=f"{UNIT}/measured.parquet",
+        statistics=f"{UNIT}/simstats.parquet",
     params:
         section=unit_section,
     log:

@@ -1,11 +1,13 @@
 # One tuning run per strategy and seed, replayed on measured.parquet (ml2tuner.stages.tune).
-# Its inputs are exactly what tuning reads: the tuners train their own models online, so the
+# Its inputs are exactly what tuning reads: the tuners train their own models online (simstats
+# on the counting pass's statistics, which cost no measurement), so the
 # train stage's models are not an input and a retrain leaves every tuning run up to date.
 rule tune:
     input:
         space=f"{UNIT}/space.parquet",
         compiled=f"{UNIT}/compiled.parquet",
         measured=f"{UNIT}/measured.parquet",
+        statistics=f"{UNIT}/simstats.parquet",  # counting-pass statistics: no measurement
     output:
         trials=f"{UNIT}/tuning/{{strategy}}/seed{{seed}}.parquet",
     params:

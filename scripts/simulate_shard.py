@@ -12,4 +12,5 @@ with job_log(snakemake.log[0]):
         snakemake.input.compiled,
         tuple(snakemake.params.bounds),
         snakemake.output.shard,
+        statistics_out=snakemake.output.statistics,
     )

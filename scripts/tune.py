@@ -16,4 +16,5 @@ with job_log(snakemake.log[0]):
         seed=int(wc.seed),
         budget=int(snakemake.params.budget),
         settings=dict(snakemake.params.settings),
+        statistics_path=snakemake.input.statistics,
     )

@@ -13,13 +13,13 @@ SMALL_TARGET = PRESETS["pynq"]
 
 
 class Tables:
-    """The three tables of one small space, and where they came from."""
+    """The tables of one small space (and its counting-pass statistics), and their origin."""
 
     def __init__(self, template: str) -> None:
-        from ml2tuner.stages import measure_space
+        from ml2tuner.stages import measure_space_statistics
 
         self.layer, self.target, self.template = SMALL_LAYER, SMALL_TARGET, template
-        self.space, self.compiled, self.measured = measure_space(
+        self.space, self.compiled, self.measured, self.statistics = measure_space_statistics(
             SMALL_LAYER, SMALL_TARGET, template
         )
 
@@ -32,6 +32,7 @@ class Tables:
             self.target,
             self.compiled if with_hidden else None,
             template=self.template,
+            statistics=self.statistics,
         )
 
     def all_failed(self) -> pd.DataFrame:

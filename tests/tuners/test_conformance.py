@@ -18,6 +18,7 @@ FAST_OPTIONS = {
     "ml2tuner": {"n_random": 16, "num_boost_round": 20},
     "active": {"n_init": 16, "num_boost_round": 15, "n_models": 3},
     "optuna": {"n_startup_trials": 8, "batch_size": 4, "max_retries": 1},
+    "simstats": {"n_init": 12},
 }
 
 
@@ -84,6 +85,7 @@ def test_model_predictions_are_logged_where_models_exist(strategy, nestc_tables)
         "hwinit": ("p_score",),
         "ml2tuner": ("p_score", "v_prob", "a_score"),
         "active": ("p_score", "v_prob"),
+        "simstats": ("p_score",),
     }
     for col in ("p_score", "v_prob", "a_score"):
         assert log[col].notna().any() == (col in used[strategy]), col

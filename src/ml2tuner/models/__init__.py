@@ -20,6 +20,7 @@ from .hpo import (
     SEARCH_PARAMETERS,
     SearchResult,
     SearchSettings,
+    run_study,
     search_history,
     search_hyperparameters,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "SearchResult",
     "SearchSettings",
     "search_hyperparameters",
+    "run_study",
     "search_history",
     "SEARCH_PARAMETERS",
     "classification_metrics",

@@ -1,17 +1,19 @@
-"""Hyper-parameter search for one model with Optuna (TPE), persisted in a journal file.
+"""Hyper-parameter search with Optuna (TPE), persisted in a journal file.
 
-One study per model (and per layer/target: the caller names the study). The study lives in an
-Optuna ``JournalStorage`` file, so a search that was interrupted resumes: completed trials
-are kept, trials left running are marked failed, and only the missing completed trials run.
-The first trial of a new study is the paper's setting, so the search never returns something
-worse (on its own cross-validation) than :data:`~ml2tuner.models.xgb.PAPER_PARAMS`.
+One study per model (and per layer/target: the caller names the study). :func:`run_study` is
+the one home of the persistence, for every model family: the study lives in an Optuna
+``JournalStorage`` file, so a search that was interrupted resumes: completed trials are kept,
+trials left running are marked failed, and only the missing completed trials run.
+:func:`search_hyperparameters` searches an XGBoost model's parameters with it; the first trial
+of a new study is the paper's setting, so the search never returns something worse (on its own
+cross-validation) than :data:`~ml2tuner.models.xgb.PAPER_PARAMS`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ from .xgb import PAPER_PARAMS, ModelSettings, XGBModel
 __all__ = [
     "SearchSettings",
     "SearchResult",
+    "run_study",
+    "suggest_booster",
     "search_hyperparameters",
     "quiet_optuna",
     "SEARCH_PARAMETERS",
@@ -84,7 +88,8 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(level)
 
 
-def _suggest(trial: optuna.Trial) -> tuple[dict[str, Any], int]:
+def suggest_booster(trial: optuna.Trial) -> tuple[dict[str, Any], int]:
+    """An XGBoost booster's parameters and rounds for one trial (the search space)."""
     params = {
         "eta": trial.suggest_float("eta", 0.01, 0.3, log=True),
         "max_depth": trial.suggest_int("max_depth", 2, 10),
@@ -118,6 +123,47 @@ def _cv_loss(
     return float(np.mean(losses))
 
 
+def run_study(
+    objective_fn: Callable[[optuna.Trial], float],
+    *,
+    journal_path: str | Path,
+    study_name: str,
+    n_trials: int,
+    seed: int,
+    first_params: Mapping[str, Any] | None = None,
+) -> optuna.Study:
+    """Run (or resume) a minimising TPE study persisted in an Optuna journal file.
+
+    Args:
+        objective_fn: the loss of one trial (Optuna's objective).
+        journal_path: the journal file (created if missing; resumed if present).
+        study_name: the study's name inside the journal.
+        n_trials: completed trials wanted in all; a resumed study runs only the missing ones.
+        seed: seed of the TPE sampler.
+        first_params: parameters of the first trial of a new study (a known-good setting).
+    Returns:
+        The study, with at least ``n_trials`` completed trials.
+    """
+    storage = JournalStorage(JournalFileBackend(str(journal_path)))
+    with quiet_optuna():
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            direction="minimize",
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+        )
+        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study.tell(stale.number, state=TrialState.FAIL)  # left by an interrupted run
+        pending = (TrialState.COMPLETE, TrialState.WAITING)
+        if first_params is not None and not study.get_trials(deepcopy=False, states=pending):
+            study.enqueue_trial(dict(first_params))
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        if n_trials > done:
+            study.optimize(objective_fn, n_trials=n_trials - done)
+    return study
+
+
 def search_hyperparameters(
     x: np.ndarray,
     y: np.ndarray,
@@ -144,32 +190,25 @@ def search_hyperparameters(
         raise ValueError(f"{len(x)} rows cannot make {settings.n_folds} folds")
     rng = np.random.default_rng(settings.seed)
     folds = np.array_split(rng.permutation(len(x)), settings.n_folds)
-    storage = JournalStorage(JournalFileBackend(str(journal_path)))
-    with quiet_optuna():
-        study = optuna.create_study(
-            study_name=study_name,
-            storage=storage,
-            direction="minimize",
-            load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=settings.seed),
-        )
-        for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study.tell(stale.number, state=TrialState.FAIL)  # left by an interrupted run
-        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING)):
-            study.enqueue_trial(
-                {**PAPER_PARAMS, "lambda": 1.0, "min_child_weight": 1.0, "num_boost_round": 100}
-            )
 
-        def objective_fn(trial: optuna.Trial) -> float:
-            params, rounds = _suggest(trial)
-            model_settings = ModelSettings(
-                objective=objective, params=params, num_boost_round=rounds
-            )
-            return _cv_loss(model_settings, x, y, folds, settings.seed)
+    def objective_fn(trial: optuna.Trial) -> float:
+        params, rounds = suggest_booster(trial)
+        model_settings = ModelSettings(objective=objective, params=params, num_boost_round=rounds)
+        return _cv_loss(model_settings, x, y, folds, settings.seed)
 
-        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-        if settings.n_trials > done:
-            study.optimize(objective_fn, n_trials=settings.n_trials - done)
+    study = run_study(
+        objective_fn,
+        journal_path=journal_path,
+        study_name=study_name,
+        n_trials=settings.n_trials,
+        seed=settings.seed,
+        first_params={
+            **PAPER_PARAMS,
+            "lambda": 1.0,
+            "min_child_weight": 1.0,
+            "num_boost_round": 100,
+        },
+    )
     best = study.best_trial
     rounds = int(best.params["num_boost_round"])
     params = {k: v for k, v in best.params.items() if k != "num_boost_round"}

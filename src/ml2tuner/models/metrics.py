@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rmse", "spearman", "top_k_recall", "roc_auc", "classification_metrics"]
+__all__ = [
+    "rmse",
+    "spearman",
+    "top_k_recall",
+    "best_rank",
+    "best_rank_pct",
+    "roc_auc",
+    "classification_metrics",
+]
 
 
 def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -46,6 +54,25 @@ def top_k_recall(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
     true_top = set(np.argsort(-y_true, kind="stable")[:k].tolist())
     pred_top = np.argsort(-y_pred, kind="stable")[:k]
     return float(sum(int(i) in true_top for i in pred_top) / k)
+
+
+def best_rank(latency: np.ndarray, predicted: np.ndarray) -> int:
+    """Rank (1-based) of the truly fastest configuration when sorted by predicted latency.
+
+    Ties count against the predictor: configurations predicted as fast as the true best are
+    ranked before it, so a constant predictor ranks it last. Measuring the configurations in
+    predicted order, this many measurements include the true best.
+    """
+    latency, predicted = np.asarray(latency, float), np.asarray(predicted, float)
+    if latency.size == 0:
+        raise ValueError("no configurations to rank")
+    best = int(np.argmin(latency))
+    return int((predicted <= predicted[best]).sum())
+
+
+def best_rank_pct(latency: np.ndarray, predicted: np.ndarray) -> float:
+    """:func:`best_rank` as a percentage of the configurations ranked (Pelke's "top 3 %")."""
+    return 100.0 * best_rank(latency, predicted) / len(latency)
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:

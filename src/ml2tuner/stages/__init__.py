@@ -1,12 +1,15 @@
-"""The workflow's eight stages, one entry point each (called by the thin ``scripts/``).
+"""The workflow's stages, one entry point each (called by the thin ``scripts/``).
 
 =========== ============================ ==================================================
 stage       entry point                  writes
 =========== ============================ ==================================================
 enumerate   :func:`run_enumerate`        ``space.parquet``
 compile     :func:`run_compile`          ``compiled.parquet``
-simulate    :func:`run_simulate_shard`   ``measured/shard{i}.parquet``
+simulate    :func:`run_simulate_shard`   ``measured/shard{i}.parquet``, ``simstats/shard{i}``
 merge       :func:`run_merge`            ``measured.parquet``
+            :func:`run_merge_statistics` ``simstats.parquet``
+simstats    :func:`run_simstats`         ``models/simstats_*.parquet``: the predictors
+            :func:`run_simstats_report`  ``results/report/simstats.md`` and its figures
 train       :func:`run_train`            ``models/``: P, V, A, metrics, split, search
 tune        :func:`run_tune`             ``tuning/{strategy}/seed{seed}.parquet``
 summary     :func:`run_summary`          ``results/summary/*.parquet``
@@ -30,11 +33,15 @@ _HOMES = {
     "run_compile": "compile",
     "run_simulate_shard": "simulate",
     "run_merge": "merge",
+    "run_merge_statistics": "merge",
+    "run_simstats": "simstats",
+    "run_simstats_report": "simstats",
     "run_train": "train",
     "run_tune": "tune",
     "run_summary": "summary",
     "run_report": "report",
     "measure_space": "space_tables",
+    "measure_space_statistics": "space_tables",
     "space_table": "space_tables",
 }
 

@@ -1,4 +1,5 @@
-"""Stage ``merge``: simulation shards into ``measured.parquet``, checking they tile the space."""
+"""Stage ``merge``: simulation shards into ``measured.parquet`` (and the counting pass's
+shards into ``simstats.parquet``), checking they tile the space."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..workflow.columns import measured_columns
+from ..workflow.columns import measured_columns, statistics_columns
 from ..workflow.config import Unit
 from ..workflow.tables import read_table, unit_metadata, write_table
 
-__all__ = ["merge_frames", "run_merge"]
+__all__ = ["merge_frames", "run_merge", "run_merge_statistics"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,3 +44,18 @@ def run_merge(unit: Unit, shard_paths: Sequence[str | Path], out: str | Path) ->
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["n_shards"] = str(len(frames))
     write_table(merged, out, "measured", meta, measured_columns())
+
+
+def run_merge_statistics(unit: Unit, shard_paths: Sequence[str | Path], out: str | Path) -> None:
+    """Write ``simstats.parquet`` from the unit's counting-pass shard tables."""
+    frames = [read_table(path, "simstats", unit) for path in shard_paths]
+    merged = merge_frames(frames, unit.space_size())
+    logger.info(
+        "%s: merged %d statistics shards, %d configurations with a stream",
+        unit.path,
+        len(frames),
+        int((merged["s_insn_count"] >= 0).sum()),
+    )
+    meta = unit_metadata(unit, "simulate", unit.section())
+    meta["n_shards"] = str(len(frames))
+    write_table(merged, out, "simstats", meta, statistics_columns())

@@ -3,6 +3,11 @@
 The simulator is deterministic, so a shard recompiles its configurations (cheap) instead of
 passing programs between jobs. Configurations the compiler or the runtime refused are not run
 again: their status comes from ``compiled.parquet``.
+
+The same pass counts each stream with the instruction-accurate counting simulator
+(:func:`ml2tuner.vta.counting.count_stream`, Pelke et al.'s cheap simulator) into a table of
+its own (``simstats.parquet``): the decoded stream is in hand here, and compiling it again
+elsewhere would cost more than counting it (about 0.1 ms a configuration).
 """
 
 from __future__ import annotations
@@ -12,13 +17,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..workflow.columns import measured_columns
+from ..workflow.columns import measured_columns, statistics_columns
 from ..workflow.config import Unit
 from ..workflow.progress import Progress
 from ..workflow.tables import read_table, unit_metadata, write_table
 from .enumerate import knobs_of
 
-__all__ = ["measured_row", "failed_row", "measured_frame", "run_simulate_shard"]
+__all__ = [
+    "measured_row",
+    "failed_row",
+    "statistics_row",
+    "simulate_frames",
+    "measured_frame",
+    "run_simulate_shard",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +69,31 @@ def failed_row(config_id: int, status: str, error_kind: str, message: str, count
     }
 
 
+def statistics_row(config_id: int, counts: dict[str, int] | None) -> dict:
+    """One ``simstats.parquet`` row: the counting pass's statistics, -1 without a stream."""
+    from ..vta.counting import STATISTIC_NAMES
+
+    return {
+        "config_id": config_id,
+        **{f"s_{name}": -1 if counts is None else int(counts[name]) for name in STATISTIC_NAMES},
+    }
+
+
 def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> pd.DataFrame:
     """Measure the configurations of ``space`` (rows aligned with ``compiled`` by config_id)."""
+    return simulate_frames(unit, space, compiled)[0]
+
+
+def simulate_frames(
+    unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measure and count the configurations of ``space`` (aligned with ``compiled``).
+
+    Returns:
+        ``(measured, statistics)``: the rows of ``measured.parquet`` and ``simstats.parquet``.
+    """
     from ..vta.compiler import compile_conv2d
+    from ..vta.counting import count_stream
     from ..vta.harness import run_compiled
     from ..vta.sim import COUNTER_NAMES
 
@@ -72,7 +106,7 @@ def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> p
     if merged["compile_status"].isna().any():
         raise ValueError(f"{unit.path}: compiled.parquet lacks configurations of the space")
     progress = Progress(f"simulate {unit.path}", len(merged), logger)
-    rows = []
+    rows, statistics = [], []
     for row in merged.itertuples(index=False):
         config_id = int(row.config_id)
         if row.compile_status != "ok":
@@ -81,6 +115,7 @@ def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> p
                     config_id, row.compile_status, row.error_kind, row.message, COUNTER_NAMES
                 )
             )
+            statistics.append(statistics_row(config_id, None))
         else:
             program = compile_conv2d(
                 unit.workload, unit.target, unit.template, knobs_of(row.knobs_json)
@@ -89,11 +124,13 @@ def measured_frame(unit: Unit, space: pd.DataFrame, compiled: pd.DataFrame) -> p
                 raise RuntimeError(f"{unit.path}: config {config_id} compiled before, not now")
             measurement = run_compiled(unit.workload, unit.target, program)
             rows.append(measured_row(config_id, measurement, COUNTER_NAMES))
+            counts = count_stream(unit.target, program.program.decoded()[0])
+            statistics.append(statistics_row(config_id, counts))
         progress.advance()
     frame = pd.DataFrame(rows, columns=[name for name, _ in measured_columns()])
     counts = frame["status"].value_counts().to_dict()
     logger.info("simulate %s: %s", unit.path, ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return frame
+    return frame, pd.DataFrame(statistics, columns=[name for name, _ in statistics_columns()])
 
 
 def run_simulate_shard(
@@ -102,8 +139,14 @@ def run_simulate_shard(
     compiled_path: str | Path,
     bounds: tuple[int, int],
     out: str | Path,
+    statistics_out: str | Path | None = None,
 ) -> None:
-    """Write one shard: the configurations with ``start <= config_id < stop``."""
+    """Write one shard: the configurations with ``start <= config_id < stop``.
+
+    Args:
+        statistics_out: where the shard's counting-pass statistics go (``simstats/shard{i}``);
+            None counts nothing to keep.
+    """
     start, stop = bounds
     space = read_table(space_path, "space", unit, ["config_id", "knobs_json"])
     shard = space[(space["config_id"] >= start) & (space["config_id"] < stop)]
@@ -117,4 +160,7 @@ def run_simulate_shard(
     logger.info("%s: shard config_id [%d, %d)", unit.path, start, stop)
     meta = unit_metadata(unit, "simulate", unit.section())
     meta["config_id_range"] = f"{start},{stop}"
-    write_table(measured_frame(unit, shard, compiled), out, "measured", meta, measured_columns())
+    measured, statistics = simulate_frames(unit, shard, compiled)
+    write_table(measured, out, "measured", meta, measured_columns())
+    if statistics_out is not None:
+        write_table(statistics, statistics_out, "simstats", meta, statistics_columns())

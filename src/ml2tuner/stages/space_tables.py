@@ -1,4 +1,4 @@
-"""Build the three tables of a (small) space in memory: enumerate, compile, simulate.
+"""Build the tables of a (small) space in memory: enumerate, compile, simulate (and count).
 
 The stages' own builders (:mod:`ml2tuner.stages.enumerate`, ``.compile``, ``.simulate``) make
 the rows, and the tables get the column types of ``space.parquet`` /
@@ -14,14 +14,20 @@ import pyarrow as pa
 
 from ..vta.target import Target
 from ..vta.workload import Conv2D
-from ..workflow.columns import Column, compiled_columns, measured_columns, space_columns
+from ..workflow.columns import (
+    Column,
+    compiled_columns,
+    measured_columns,
+    space_columns,
+    statistics_columns,
+)
 from ..workflow.config import Unit
 from ..workflow.tables import arrow_schema
 from .compile import compiled_frame
 from .enumerate import space_frame
-from .simulate import measured_frame
+from .simulate import simulate_frames
 
-__all__ = ["space_table", "measure_space"]
+__all__ = ["space_table", "measure_space", "measure_space_statistics"]
 
 
 def _typed(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
@@ -46,8 +52,24 @@ def measure_space(
     Returns:
         ``(space, compiled, measured)`` tables.
     """
+    return measure_space_statistics(workload, target, template)[:3]
+
+
+def measure_space_statistics(
+    workload: Conv2D, target: Target, template: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Enumerate, compile, simulate and count every configuration.
+
+    Returns:
+        ``(space, compiled, measured, statistics)`` tables (``statistics``: ``simstats.parquet``).
+    """
     unit = Unit(target, workload, template)
     space = space_table(workload, target, template)
     compiled = _typed(compiled_frame(unit, space), compiled_columns())
-    measured = _typed(measured_frame(unit, space, compiled), measured_columns())
-    return space, compiled, measured
+    measured, statistics = simulate_frames(unit, space, compiled)
+    return (
+        space,
+        compiled,
+        _typed(measured, measured_columns()),
+        _typed(statistics, statistics_columns()),
+    )

@@ -40,6 +40,7 @@ def run_tune(
     seed: int,
     budget: int,
     settings: Mapping[str, Any],
+    statistics_path: str | Path | None = None,
 ) -> None:
     """Run one tuning run of ``strategy`` and write its trials to ``out_path``.
 
@@ -52,6 +53,8 @@ def run_tune(
         seed: the run's seed (the tuner's only source of randomness).
         budget: measurements allowed (capped at the space size).
         settings: the strategy's ``tuner_settings`` from the configuration.
+        statistics_path: the unit's ``simstats.parquet`` (the counting pass's statistics,
+            which cost no measurement; the ``simstats`` strategy ranks by them), or None.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}: allowed {', '.join(STRATEGIES)}")
@@ -62,6 +65,9 @@ def run_tune(
         unit.target,
         read_table(compiled_path, "compiled", unit),
         template=unit.template,
+        statistics=(
+            read_table(statistics_path, "simstats", unit) if statistics_path is not None else None
+        ),
     )
     tuner = make_tuner(strategy, tuning_space, seed=seed, options=settings)
     if budget > tuning_space.n:

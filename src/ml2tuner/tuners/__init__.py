@@ -9,6 +9,7 @@ ml2tuner   P proposes, V filters likely-invalid, A re-ranks with hidden features
 hwinit     AutoTVM after Rieber et al.'s validity-driven initialisation
 active     ALT-style active learning: validity filter + uncertainty + diversity
 optuna     Optuna's TPE over the knobs, failures told as failed trials
+simstats   a predictor of the counting pass's statistics ranks the space (Pelke et al.)
 ========== =============================================================================
 
 Build one with :func:`make_tuner` on a :class:`TuningSpace` and run it with
@@ -23,6 +24,7 @@ from ._ml2tuner import ML2Tuner, ML2TunerSettings
 from ._optuna import OptunaSettings, OptunaTuner
 from ._random import RandomSettings, RandomTuner
 from ._sa import ModelOptimizer, SASettings, SimulatedAnnealingOptimizer
+from ._simstats import SimstatsTuner, SimstatsTunerSettings
 from ._space import KnobGrid, TuningSpace
 from .driver import export_autotvm_jsonl, run_tuning, trial_columns
 
@@ -51,6 +53,8 @@ __all__ = [
     "ActiveSettings",
     "OptunaTuner",
     "OptunaSettings",
+    "SimstatsTuner",
+    "SimstatsTunerSettings",
     "ModelOptimizer",
     "SimulatedAnnealingOptimizer",
     "SASettings",

@@ -30,6 +30,8 @@ class TuningSpace:
         compiled: ``compiled.parquet`` (hidden features for A, compile status); optional.
         template: the template the space was enumerated from; it gives the knob grid
             (:meth:`ml2tuner.space.Template.knob_grid`).
+        statistics: ``simstats.parquet``, the counting pass's statistics (``s_*``) per
+            configuration, which cost no measurement; optional (the ``simstats`` strategy).
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class TuningSpace:
         compiled: pd.DataFrame | None = None,
         *,
         template: str,
+        statistics: pd.DataFrame | None = None,
     ) -> None:
         space = space.sort_values("config_id", kind="stable").reset_index(drop=True)
         if space["config_id"].duplicated().any():
@@ -61,6 +64,14 @@ class TuningSpace:
         if compiled is not None and "compile_status" in compiled.columns:
             status = compiled.set_index("config_id")["compile_status"].astype(str)
             self.compile_ok = (status.reindex(self.config_ids) == "ok").to_numpy()
+        self.statistics_names: list[str] = []
+        self._statistics: np.ndarray | None = None
+        if statistics is not None:
+            stats = statistics.set_index("config_id").reindex(self.config_ids)
+            if stats.isna().any().any():
+                raise ValueError("statistics lack configurations of the space")
+            self.statistics_names = [c for c in stats.columns if c.startswith("s_")]
+            self._statistics = stats[self.statistics_names].to_numpy(np.float64)
         if self.config_ids.size and np.array_equal(self.config_ids, np.arange(self.n)):
             self._row_of_id: dict[int, int] | None = None
         else:
@@ -78,6 +89,20 @@ class TuningSpace:
                 raise KeyError(f"config_id out of range 0..{self.n - 1}")
             return ids
         return np.array([self._row_of_id[int(i)] for i in ids], np.int64)
+
+    @property
+    def has_statistics(self) -> bool:
+        return self._statistics is not None
+
+    def statistics_x(self, rows: np.ndarray) -> np.ndarray:
+        """Counting-pass statistics of ``rows`` (-1 throughout where no stream was compiled)."""
+        if self._statistics is None:
+            raise ValueError("this space has no counting-pass statistics (no simstats table)")
+        return self._statistics[rows]
+
+    def has_stream(self) -> np.ndarray:
+        """Per row: the compiler produced a stream, so the counting pass has statistics."""
+        return (self.statistics_x(np.arange(self.n)) >= 0).all(axis=1)
 
     def hidden_x(self, rows: np.ndarray) -> np.ndarray:
         """Hidden features of ``rows``."""

@@ -23,7 +23,11 @@ __all__ = [
     "knob_names",
     "compiled_columns",
     "measured_columns",
+    "statistics_columns",
     "METRICS_COLUMNS",
+    "SIMSTATS_PREDICTION_COLUMNS",
+    "SIMSTATS_SEARCH_COLUMNS",
+    "SIMSTATS_FILES",
     "SPLIT_COLUMNS",
     "SEARCH_PARAMETERS",
     "search_columns",
@@ -101,6 +105,16 @@ def measured_columns() -> list[Column]:
     ] + [(f"c_{name}", "int64") for name in COUNTER_NAMES]
 
 
+def statistics_columns() -> list[Column]:
+    """``simstats.parquet`` and its shards: the counting pass's statistics (``s_``) per config.
+
+    A configuration the compiler or the runtime refused has no stream to count: -1 throughout.
+    """
+    from ..vta.counting import STATISTIC_NAMES
+
+    return [("config_id", "int64")] + [(f"s_{name}", "int64") for name in STATISTIC_NAMES]
+
+
 # models/metrics.parquet: one row per model and held-out metric (ml2tuner.models.metric_rows).
 METRICS_COLUMNS: list[Column] = [
     ("model", "string"),
@@ -143,6 +157,37 @@ def search_columns() -> list[Column]:
         ("best", "bool"),
         ("duration_s", "float64"),
     ] + [(f"params_{name}", "float64") for name in SEARCH_PARAMETERS]
+
+
+# models/simstats_predictions.parquet: every valid configuration, its split and each
+# simulation-statistics predictor's latency prediction (ml2tuner.models.simstats).
+SIMSTATS_PREDICTION_COLUMNS: list[Column] = [
+    ("config_id", "int64"),
+    ("split", "string"),
+    ("predictor", "string"),
+    ("latency_us", "float64"),
+    ("predicted_us", "float64"),
+]
+
+# models/simstats_search.parquet: the Optuna trials of each predictor's study. The families
+# tune different parameters, so they are one JSON column rather than one column each.
+SIMSTATS_SEARCH_COLUMNS: list[Column] = [
+    ("model", "string"),
+    ("study", "string"),
+    ("trial", "int64"),
+    ("state", "string"),
+    ("value", "float64"),
+    ("best", "bool"),
+    ("duration_s", "float64"),
+    ("params_json", "string"),
+]
+
+# kind -> file in the unit's models/ folder written by the simstats stage (rules/simstats.smk).
+SIMSTATS_FILES: dict[str, str] = {
+    "simstats_metrics": "simstats_metrics.parquet",
+    "simstats_predictions": "simstats_predictions.parquet",
+    "simstats_search": "simstats_search.parquet",
+}
 
 
 # A tuner's predictions of the configurations it chose (NaN where it has no such model).
@@ -260,15 +305,16 @@ SUMMARY_TABLES: dict[str, list[Column]] = {
 MODEL_FILES: dict[str, str] = {"P": "P.json", "V": "V.json", "A": "A.json"}
 
 # Tables made from a unit's config section alone: their config_hash is that section's.
-UNIT_TABLES = frozenset({"space", "compiled", "measured"})
+UNIT_TABLES = frozenset({"space", "compiled", "measured", "simstats"})
 
 
 def table_columns(kind: str, unit: Unit | None = None) -> list[Column]:
     """The spec of a table of ``kind`` (a unit table, ``metrics``, ``tuning``, a summary table).
 
     Args:
-        kind: ``space``, ``compiled``, ``measured``, ``metrics``, ``split``, ``search``,
-            ``tuning`` or a name of :data:`SUMMARY_TABLES`.
+        kind: ``space``, ``compiled``, ``measured``, ``simstats``, ``metrics``, ``split``,
+            ``search``, ``tuning``, a kind of :data:`SIMSTATS_FILES` or a name of
+            :data:`SUMMARY_TABLES`.
         unit: the table's unit; needed for the knob columns of ``space`` and ``tuning``.
     Raises:
         KeyError: an unknown kind.
@@ -281,7 +327,12 @@ def table_columns(kind: str, unit: Unit | None = None) -> list[Column]:
         "space": lambda: space_columns(unit.template, unit.workload, unit.target),
         "compiled": compiled_columns,
         "measured": measured_columns,
+        "simstats": statistics_columns,
         "metrics": lambda: METRICS_COLUMNS,
+        # the predictors' metrics are rows of the metrics table's form, beside P, V and A
+        "simstats_metrics": lambda: METRICS_COLUMNS,
+        "simstats_predictions": lambda: SIMSTATS_PREDICTION_COLUMNS,
+        "simstats_search": lambda: SIMSTATS_SEARCH_COLUMNS,
         "split": lambda: SPLIT_COLUMNS,
         "search": search_columns,
         "tuning": lambda: tuning_columns(knob_names(unit.template, unit.workload, unit.target)),

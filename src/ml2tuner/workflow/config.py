@@ -31,6 +31,7 @@ __all__ = [
     "ConfigError",
     "SCHEMA_PATH",
     "ModelSection",
+    "SimstatsSection",
     "Unit",
     "WorkflowConfig",
     "config_schema",
@@ -89,6 +90,42 @@ class ModelSection:
 
 
 @dataclass(frozen=True)
+class SimstatsSection:
+    """The config's ``simstats`` section: the simulation-statistics predictors (Pelke et al.).
+
+    The one home of their defaults (``ml2tuner.models.simstats.evaluate_predictors`` takes it).
+
+    Attributes:
+        train_fraction: share of the valid configurations measured to train on (Pelke's small
+            sample); the rest is held out.
+        min_train: fewest training rows, whatever the fraction gives (cross-validation needs a
+            few per fold).
+        optuna_trials: Optuna trials per predictor; 0 trains each with its family's default.
+        n_folds: cross-validation folds of the search.
+        predictors: the predictor families (``ml2tuner.models.simstats.FAMILIES``).
+        seed: seed of the sample, the models and the search.
+    """
+
+    train_fraction: float = 0.03
+    min_train: int = 12
+    optuna_trials: int = 20
+    n_folds: int = 3
+    predictors: tuple[str, ...] = ("mlr", "xgb", "forest")
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.train_fraction < 1:
+            raise ValueError("train_fraction must be in (0, 1)")
+        if self.n_folds < 2 or self.min_train < self.n_folds:
+            raise ValueError("need n_folds ≥ 2 and min_train ≥ n_folds")
+        object.__setattr__(self, "predictors", tuple(self.predictors))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, as the config section holds it (``predictors`` as a list)."""
+        return {**dataclasses.asdict(self), "predictors": list(self.predictors)}
+
+
+@dataclass(frozen=True)
 class Unit:
     """One target × layer × template: the granularity at which tables are cached."""
 
@@ -144,6 +181,7 @@ class WorkflowConfig:
     budget: int
     shard_size: int
     model: ModelSection
+    simstats: SimstatsSection
     tuner_settings: Mapping[str, Mapping[str, Any]]
     resolved_targets: Mapping[str, Target]
     resolved_layers: Mapping[str, Conv2D]
@@ -234,12 +272,20 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         budget=data["budget"],
         shard_size=data["shard_size"],
         model=ModelSection(**data["model"]),
+        simstats=_simstats_section(data["simstats"]),
         tuner_settings=MappingProxyType(
             {k: MappingProxyType(dict(v)) for k, v in data["tuner_settings"].items()}
         ),
         resolved_targets=MappingProxyType(targets),
         resolved_layers=MappingProxyType(layers),
     )
+
+
+def _simstats_section(section: Mapping[str, Any]) -> SimstatsSection:
+    try:
+        return SimstatsSection(**section)
+    except ValueError as exc:
+        raise ConfigError(f"simstats: {exc}") from None
 
 
 # ---- targets and layers ------------------------------------------------------------------
