@@ -1,9 +1,15 @@
-"""Shared fixtures of the workflow tests: a tiny configuration and its unit."""
+"""Shared fixtures of the workflow tests: a tiny configuration and its unit, and the real
+`snakemake` command line run on it in a temporary copy of the workflow."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -17,6 +23,98 @@ TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
 def load_tiny_config() -> dict:
     """The end-to-end test's configuration (tests/workflow/tiny.yaml) as a fresh dict."""
     return yaml.safe_load(TINY_CONFIG_PATH.read_text(encoding="utf-8"))
+
+
+# ---- the real `snakemake` on the tiny configuration ------------------------------------------
+
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
+
+
+def copy_workflow(root: Path) -> Path:
+    """Copy the workflow's files and tiny.yaml into ``root`` (created); return ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        else:
+            shutil.copy2(source, root / name)
+    shutil.copy2(TINY_CONFIG_PATH, root / "tiny.yaml")
+    return root
+
+
+def snakemake_argv(*args: str) -> list[str]:
+    """The command line of a run on tiny.yaml (in the run's folder) with ``args`` appended."""
+    exe = Path(sys.executable).with_name("snakemake")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
+    return [*command, "--cores", "2", "--configfile", "tiny.yaml", *args]
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``snakemake`` in ``workdir`` to completion; with ``check``, fail the test if it fails."""
+    proc = subprocess.run(
+        snakemake_argv(*args), cwd=workdir, capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def timing_columns() -> set[str]:
+    """The columns docs/artifacts.md calls non-deterministic (wall times), from its tables."""
+    text = (REPO / "docs/artifacts.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| (\w+) \| \w+ \| .*non-deterministic", text, re.M))
+
+
+def assert_same_results(expected: Path, actual: Path) -> None:
+    """Every Parquet table under ``expected/results`` equals ``actual``'s (schema, metadata,
+    values), timing columns aside, and the trained models are byte-identical."""
+    timing = timing_columns()
+    assert timing, "docs/artifacts.md names no non-deterministic column"
+    tables = sorted(p.relative_to(expected) for p in (expected / "results").rglob("*.parquet"))
+    assert tables == sorted(p.relative_to(actual) for p in (actual / "results").rglob("*.parquet"))
+    for rel in tables:
+        want, got = pq.read_table(expected / rel), pq.read_table(actual / rel)
+        assert got.schema.equals(want.schema, check_metadata=True), rel
+        for name in set(want.column_names) - timing:
+            assert got[name].equals(want[name]), f"{rel}: column {name} differs"
+    models = sorted(p.relative_to(expected) for p in (expected / "results").rglob("models/*.json"))
+    assert models
+    for rel in models:
+        assert (actual / rel).read_bytes() == (expected / rel).read_bytes(), rel
+
+
+# Test modules cannot import conftest, so they take the helpers above as fixtures.
+@pytest.fixture(scope="session")
+def workflow_copy():
+    """:func:`copy_workflow`: a fresh copy of the workflow and tiny.yaml in a given folder."""
+    return copy_workflow
+
+
+@pytest.fixture(scope="session")
+def snakemake():
+    """:func:`run_snakemake`: run ``snakemake`` on tiny.yaml in a folder, to completion."""
+    return run_snakemake
+
+
+@pytest.fixture(scope="session")
+def snakemake_args():
+    """:func:`snakemake_argv`: that run's command line, for starting it without waiting."""
+    return snakemake_argv
+
+
+@pytest.fixture(scope="session")
+def same_results():
+    """:func:`assert_same_results`: two runs' tables equal, timing columns aside."""
+    return assert_same_results
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory) -> Path:
+    """One uninterrupted run of the tiny configuration, shared by the tests that compare runs."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("reference"))
+    run_snakemake(workdir)
+    return workdir
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import yaml
 
 TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
 
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
 UNIT_KEYS = {"target": "tiny", "template": "nestc"}
 ARROW_TYPES = {
     "int64": "int64",
@@ -30,44 +29,18 @@ ARROW_TYPES = {
 }
 
 
-def snakemake_command() -> list[str]:
-    exe = Path(sys.executable).with_name("snakemake")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
-
-
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*snakemake_command(), "--cores", "2", "--configfile", "tiny.yaml", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 def write_config(workdir: Path, config: dict) -> None:
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, repo_root) -> Path:
-    root = tmp_path_factory.mktemp("workflow")
-    for name in WORKFLOW_FILES:
-        source = repo_root / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy2(source, root / name)
-    shutil.copy2(TINY_CONFIG_PATH, root / "tiny.yaml")
-    return root
+def workdir(tmp_path_factory, workflow_copy) -> Path:
+    return workflow_copy(tmp_path_factory.mktemp("workflow"))
 
 
 @pytest.fixture(scope="module")
-def first_run(workdir) -> subprocess.CompletedProcess:
-    return run_snakemake(workdir)
+def first_run(workdir, snakemake) -> subprocess.CompletedProcess:
+    return snakemake(workdir)
 
 
 # ---- the documented contract ---------------------------------------------------------------
@@ -196,15 +169,15 @@ def test_show_cli_on_an_artifact(first_run, workdir):
 # ---- caching ---------------------------------------------------------------------------------
 
 
-def test_second_run_has_nothing_to_do(first_run, workdir):
-    again = run_snakemake(workdir)
+def test_second_run_has_nothing_to_do(first_run, workdir, snakemake):
+    again = snakemake(workdir)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_dry_run_and_lint_are_clean(first_run, workdir):
-    dry = run_snakemake(workdir, "-n")
+def test_dry_run_and_lint_are_clean(first_run, workdir, snakemake):
+    dry = snakemake(workdir, "-n")
     assert "Nothing to be done" in dry.stdout + dry.stderr
-    lint = run_snakemake(workdir, "--lint")
+    lint = snakemake(workdir, "--lint")
     assert "Congratulations, your workflow is in a good condition" in lint.stdout + lint.stderr
 
 
@@ -220,17 +193,17 @@ def _planned_jobs(proc: subprocess.CompletedProcess) -> tuple[dict[str, int], se
     return counts, layers
 
 
-def test_changing_one_layer_reruns_only_that_layer(first_run, workdir):
+def test_changing_one_layer_reruns_only_that_layer(first_run, workdir, snakemake):
     # Touching the config file alone changes nothing.
     (workdir / "tiny.yaml").touch()
-    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    assert "Nothing to be done" in snakemake(workdir, "-n").stdout
 
     t1_tables = sorted((workdir / "results/tiny/T1").rglob("*.parquet"))
     t1_mtimes = [p.stat().st_mtime_ns for p in t1_tables]
     changed = yaml.safe_load(TINY_CONFIG_PATH.read_text())
     changed["layer_definitions"]["T2"]["shift"] = 9
     write_config(workdir, changed)
-    counts, layers = _planned_jobs(run_snakemake(workdir, "-n"))
+    counts, layers = _planned_jobs(snakemake(workdir, "-n"))
     assert layers == {"T2"}
     assert counts == {
         "enumerate_space": 1,
@@ -243,7 +216,7 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir):
         "report": 1,
         "all": 1,
     }
-    run_snakemake(workdir)
+    snakemake(workdir)
     assert [p.stat().st_mtime_ns for p in t1_tables] == t1_mtimes
     assert (
         '"shift":9'
@@ -257,9 +230,9 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir):
 # ---- bad configuration -----------------------------------------------------------------------
 
 
-def test_bad_config_stops_before_any_job_with_one_line(first_run, workdir):
+def test_bad_config_stops_before_any_job_with_one_line(first_run, workdir, snakemake):
     (workdir / "bad.yaml").write_text("budget: -5\n")
-    proc = run_snakemake(workdir, "--configfile", "bad.yaml", check=False)
+    proc = snakemake(workdir, "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
     notices = ("Using workflow specific profile", "Config file config.yaml is extended")
     lines = [
@@ -294,7 +267,9 @@ def _old_schema_version(path: Path) -> None:
         ("old_schema_version", "table schema 1, expected"),
     ],
 )
-def test_a_bad_input_table_fails_its_job_with_one_line(first_run, workdir, damage, problem):
+def test_a_bad_input_table_fails_its_job_with_one_line(
+    first_run, workdir, snakemake, damage, problem
+):
     """The issue's reproduction: damage T1's measured.parquet, re-run training through the real
     CLI; the job fails with one line naming the file, on stderr and in its own log."""
     measured = workdir / "results/tiny/T1/nestc/measured.parquet"
@@ -310,8 +285,9 @@ def test_a_bad_input_table_fails_its_job_with_one_line(first_run, workdir, damag
             _drop_column(measured)
         else:
             _old_schema_version(measured)
-        proc = run_snakemake(
+        proc = snakemake(
             workdir,
+            "--printshellcmds",  # a flag: --configfile (nargs +) takes no more file names
             "results/tiny/T1/nestc/models/metrics.parquet",
             "--forcerun",
             "train_models",
