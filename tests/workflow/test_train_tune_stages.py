@@ -14,6 +14,7 @@ from ml2tuner.stages import (
     run_compile,
     run_enumerate,
     run_merge,
+    run_merge_statistics,
     run_simulate_shard,
     run_train,
     run_tune,
@@ -37,6 +38,7 @@ FAST_OPTIONS = {
     "ml2tuner": {"n_random": 10, "num_boost_round": 15},
     "active": {"n_init": 10, "num_boost_round": 10, "n_models": 2},
     "optuna": {"n_startup_trials": 5, "batch_size": 2, "max_retries": 1},
+    "simstats": {"n_init": 10},
 }
 FAST_MODEL = {"train_fraction": 0.75, "n_estimators": 20}
 
@@ -48,11 +50,17 @@ def unit_dir(tmp_path_factory, micro_unit):
     root = tmp_path_factory.mktemp("unit")
     run_enumerate(unit, root / "space.parquet")
     run_compile(unit, root / "space.parquet", root / "compiled.parquet")
-    shard = root / "measured/shard0.parquet"
+    shard, statistics = root / "measured/shard0.parquet", root / "simstats/shard0.parquet"
     run_simulate_shard(
-        unit, root / "space.parquet", root / "compiled.parquet", (0, unit.space_size()), shard
+        unit,
+        root / "space.parquet",
+        root / "compiled.parquet",
+        (0, unit.space_size()),
+        shard,
+        statistics_out=statistics,
     )
     run_merge(unit, [shard], root / "measured.parquet")
+    run_merge_statistics(unit, [statistics], root / "simstats.parquet")
     _train(root, root / "models", FAST_MODEL, seed=0)
     return root
 
@@ -86,6 +94,7 @@ def _tune(root, out, strategy, seed, budget=30, settings=None):
         seed,
         budget,
         FAST_OPTIONS[strategy] if settings is None else settings,
+        statistics_path=root / "simstats.parquet",
     )
     return out
 
