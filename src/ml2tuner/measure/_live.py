@@ -78,7 +78,9 @@ class LiveMeasurer(Measurer):
                 self._pool = ProcessPoolExecutor(
                     self.n_workers, mp_context=multiprocessing.get_context("spawn")
                 )
-            results = self._pool.map(_measure_one, *args)
+            # a few chunks per process: fewer round trips, still balanced across processes
+            chunk = max(1, len(todo) // (4 * self.n_workers))
+            results = self._pool.map(_measure_one, *args, chunksize=chunk)
         else:
             results = map(_measure_one, *args)
         for config_id, row in zip(todo, results, strict=True):
