@@ -16,6 +16,7 @@ FAST_OPTIONS = {
     "autotvm": {"plan_size": 16, "n_iter": 60},
     "hwinit": {"plan_size": 16, "n_iter": 60},
     "ml2tuner": {"n_random": 16, "num_boost_round": 20},
+    "ml2tuner_plus": {"n_random": 16, "num_boost_round": 20},
     "active": {"n_init": 16, "num_boost_round": 15, "n_models": 3},
     "optuna": {"n_startup_trials": 8, "batch_size": 4, "max_retries": 1},
     "simstats": {"n_init": 12},
@@ -84,6 +85,7 @@ def test_model_predictions_are_logged_where_models_exist(strategy, nestc_tables)
         "autotvm": ("p_score",),
         "hwinit": ("p_score",),
         "ml2tuner": ("p_score", "v_prob", "a_score"),
+        "ml2tuner_plus": ("v_prob", "a_score"),  # A ranks the whole space: no P
         "active": ("p_score", "v_prob"),
         "simstats": ("p_score",),
     }

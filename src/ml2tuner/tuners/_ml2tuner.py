@@ -36,6 +36,14 @@ Defaults and why:
 * ``v_threshold=0.5`` — the Bayes decision for "valid" with equal costs of a wasted
   measurement and a missed valid configuration; lower it to explore more.
 * ``epsilon=0.05`` — AutoTVM's 5 % random share, the exploration the poster credits.
+
+Where this departs from the authors' prototype (etri/nest-compiler
+``utils/autotuning/xgboost_rank.py``, docs/nestc.md): ``n_random`` 32 instead of its 100,
+``epsilon`` 0.05 where it takes only model picks, V and A (the prototype has one ranking
+model), and a refit from scratch on 100 rounds where it trains up to 300 rounds, stopping early
+on a held-out test set (which a tuner does not have). ``preset: prototype``
+(:data:`PRESETS`) restores the prototype's numbers: 5 per step, the first 100 random, no
+ε-random slots; options given beside it override it.
 """
 
 from __future__ import annotations
@@ -50,7 +58,12 @@ import pandas as pd
 from ..models.xgb import PAPER_PARAMS, ModelSettings, XGBModel
 from ._base import Tuner, TunerSettings, register
 
-__all__ = ["ML2Tuner", "ML2TunerSettings"]
+__all__ = ["ML2Tuner", "ML2TunerSettings", "PRESETS"]
+
+# Named sets of options; ``preset: prototype`` is the authors' prototype's loop.
+PRESETS: dict[str, dict[str, Any]] = {
+    "prototype": {"batch_size": 5, "n_random": 100, "epsilon": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,8 @@ class ML2TunerSettings(TunerSettings):
         p_params, v_params, a_params: booster parameters (e.g. Optuna's best); paper's if None.
         max_pool: most unmeasured configurations P scores per step.
         nthread: XGBoost threads.
+        preset: a name of :data:`PRESETS` whose options :meth:`from_options` fills in (options
+            given beside it win), or None.
     """
 
     batch_size: int = 5
@@ -82,9 +97,21 @@ class ML2TunerSettings(TunerSettings):
     a_params: Mapping[str, Any] | None = None
     max_pool: int = 100_000
     nthread: int = 1
+    preset: str | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any] | None) -> ML2TunerSettings:
+        """Settings from a mapping; ``preset`` fills in the options not given."""
+        options = dict(options or {})
+        preset = options.get("preset")
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"preset {preset!r}: allowed {', '.join(PRESETS)}")
+        return super().from_options({**PRESETS.get(preset, {}), **options})
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ValueError(f"preset {self.preset!r}: allowed {', '.join(PRESETS)}")
         if self.objective not in ("rank:pairwise", "reg:squarederror"):
             raise ValueError("objective: allowed rank:pairwise, reg:squarederror")
         if not 0 <= self.v_threshold <= 1 or not 0 <= self.epsilon <= 1:
@@ -105,7 +132,13 @@ class ML2TunerSettings(TunerSettings):
 
 @register
 class ML2Tuner(Tuner):
-    """P proposes, V filters, A re-ranks (see the module docstring)."""
+    """P proposes, V filters, A re-ranks (see the module docstring).
+
+    The steps are methods so that :mod:`._ml2tuner_plus` changes one step at a time: which
+    features a model sees (:meth:`_features`), which configurations are candidates
+    (:meth:`_candidates`), how a model is fitted (:meth:`_fit`) and when the models take over
+    (:meth:`_n_random`).
+    """
 
     name = "ml2tuner"
     settings_class = ML2TunerSettings
@@ -114,7 +147,8 @@ class ML2Tuner(Tuner):
         super().__init__(*args, **kwargs)
         if not self.space.has_hidden:
             raise ValueError(
-                "ml2tuner needs hidden features: give TuningSpace compiled.parquet or a compiler"
+                f"{self.name} needs hidden features: "
+                "give TuningSpace compiled.parquet or a compiler"
             )
         self.models: dict[str, XGBModel | None] = {"P": None, "V": None, "A": None}
         self.v_constant: float | None = None  # V's answer while only one class was seen
@@ -122,21 +156,16 @@ class ML2Tuner(Tuner):
     # ---- propose ------------------------------------------------------------------------
     def _propose(self, n: int) -> np.ndarray:
         s = self.settings
-        if len(self.hist_rows) < s.n_random or self.models["P"] is None:
+        if len(self.hist_rows) < self._n_random() or self.models["A"] is None:
             return self.random_rows(n)
-        free = self.free_rows()
-        if len(free) > s.max_pool:
-            free = np.sort(self.rng.choice(free, s.max_pool, replace=False))
-        p_free = self.models["P"].predict(self.space.config_x[free])
-        top = np.argsort(-p_free, kind="stable")[: max(s.n_candidates, n)]
-        cand = free[top]
+        cand = self._candidates(n)
         v_cand = self._v_prob(cand)
         keep = v_cand >= s.v_threshold
         if keep.sum() < n:  # too few survivors: the most probably valid candidates
             keep = np.zeros(len(cand), bool)
             keep[np.argsort(-v_cand, kind="stable")[:n]] = True
         survivors = cand[keep]
-        a_surv = self.models["A"].predict(self.space.full_x(survivors))
+        a_surv = self.models["A"].predict(self._features("A", survivors))
         ranked = survivors[np.argsort(-a_surv, kind="stable")]
         chosen = ranked[:n].copy()
         explore = self.rng.random(n) < s.epsilon
@@ -145,37 +174,66 @@ class ML2Tuner(Tuner):
         self._record_predictions(chosen)
         return chosen
 
+    def _n_random(self) -> int:
+        """Random measurements before the models choose."""
+        return self.settings.n_random
+
+    def _pool(self) -> np.ndarray:
+        """Unmeasured rows the models score (a random ``max_pool`` of them if more)."""
+        free = self.free_rows()
+        if len(free) > self.settings.max_pool:
+            free = np.sort(self.rng.choice(free, self.settings.max_pool, replace=False))
+        return free
+
+    def _candidates(self, n: int) -> np.ndarray:
+        """P's shortlist: its top ``n_candidates`` (at least ``n``) of the pool."""
+        free = self._pool()
+        p_free = self.models["P"].predict(self._features("P", free))
+        return free[np.argsort(-p_free, kind="stable")[: max(self.settings.n_candidates, n)]]
+
+    def _features(self, role: str, rows: np.ndarray) -> np.ndarray:
+        """The feature matrix model ``role`` sees: configuration features, A also hidden."""
+        return self.space.full_x(rows) if role == "A" else self.space.config_x[rows]
+
     def _v_prob(self, rows: np.ndarray) -> np.ndarray:
         if self.models["V"] is None:
             return np.full(len(rows), self.v_constant if self.v_constant is not None else 1.0)
-        return self.models["V"].predict(self.space.config_x[rows])
+        return self.models["V"].predict(self._features("V", rows))
 
     def _record_predictions(self, rows: np.ndarray) -> None:
+        p = self.models["P"]
         self.record(
             rows,
-            p=self.models["P"].predict(self.space.config_x[rows]),
+            p=p.predict(self._features("P", rows)) if p is not None else None,
             v=self._v_prob(rows),
-            a=self.models["A"].predict(self.space.full_x(rows)),
+            a=self.models["A"].predict(self._features("A", rows)),
         )
 
     # ---- observe: all three retrain -----------------------------------------------------
     def _observe(self, rows: np.ndarray, results: pd.DataFrame) -> None:
-        if len(self.hist_rows) < min(self.settings.n_random, self.space.n):
+        if len(self.hist_rows) < min(self._n_random(), self.space.n):
             return
         valid_rows, y = self.normalised_targets()
         if len(valid_rows) >= 2:
-            self.models["P"] = self._fit("P", self.space.config_x[valid_rows], y, 0)
-            self.models["A"] = self._fit("A", self.space.full_x(valid_rows), y, 2)
-        if self.hist_valid.all() or not self.hist_valid.any():
+            for role, offset in (("P", 0), ("A", 2)):
+                if role in self._roles():
+                    self.models[role] = self._fit(role, valid_rows, y, offset)
+        if self._v_needs_both_classes() and (self.hist_valid.all() or not self.hist_valid.any()):
             self.models["V"], self.v_constant = None, float(self.hist_valid.all())
         else:
-            self.models["V"] = self._fit(
-                "V", self.space.config_x[self.hist_rows], self.hist_valid.astype(float), 1
-            )
+            self.models["V"] = self._fit("V", self.hist_rows, self.hist_valid.astype(float), 1)
 
-    def _fit(self, role: str, x: np.ndarray, y: np.ndarray, offset: int) -> XGBModel:
+    def _roles(self) -> tuple[str, ...]:
+        """The performance models this strategy trains (P shortlists, A ranks)."""
+        return ("P", "A")
+
+    def _v_needs_both_classes(self) -> bool:
+        """Whether V must have seen a valid and an invalid measurement to be fitted."""
+        return True
+
+    def _fit(self, role: str, rows: np.ndarray, y: np.ndarray, offset: int) -> XGBModel:
         model = XGBModel(
             self.settings.model_settings(role), seed=int(self.rng.integers(2**31)) + offset
         )
-        model.fit(x, y)
+        model.fit(self._features(role, rows), y)
         return model
