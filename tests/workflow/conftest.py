@@ -66,19 +66,29 @@ def timing_columns() -> set[str]:
     return set(re.findall(r"^\| (\w+) \| \w+ \| .*non-deterministic", text, re.M))
 
 
+def result_tables(workdir: Path) -> list[Path]:
+    """The Parquet tables under ``workdir/results``, relative to ``workdir``; not the hidden
+    temp files (``.name.<pid>.tmp.parquet``) a job killed while writing leaves behind."""
+    found = (workdir / "results").rglob("*.parquet")
+    return sorted(p.relative_to(workdir) for p in found if not p.name.startswith("."))
+
+
 def assert_same_results(expected: Path, actual: Path) -> None:
     """Every Parquet table under ``expected/results`` equals ``actual``'s (schema, metadata,
     values), timing columns aside, and the trained models are byte-identical."""
     timing = timing_columns()
     assert timing, "docs/artifacts.md names no non-deterministic column"
-    tables = sorted(p.relative_to(expected) for p in (expected / "results").rglob("*.parquet"))
-    assert tables == sorted(p.relative_to(actual) for p in (actual / "results").rglob("*.parquet"))
+    tables = result_tables(expected)
+    assert tables == result_tables(actual)
+    seen: set[str] = set()
     for rel in tables:
         want, got = pq.read_table(expected / rel), pq.read_table(actual / rel)
         assert got.schema.equals(want.schema, check_metadata=True), rel
+        seen.update(want.column_names)
         for name in set(want.column_names) - timing:
             assert got[name].equals(want[name]), f"{rel}: column {name} differs"
-    models = sorted(p.relative_to(expected) for p in (expected / "results").rglob("models/*.json"))
+    assert timing <= seen, f"no table has the timing columns {timing - seen}"
+    models = [p.relative_to(expected) for p in (expected / "results").glob("*/*/*/models/?.json")]
     assert models
     for rel in models:
         assert (actual / rel).read_bytes() == (expected / rel).read_bytes(), rel

@@ -67,7 +67,7 @@ def test_kill_9_mid_run_then_unlock_and_rerun_equals_an_uninterrupted_run(
     assert list((workdir / ".snakemake/incomplete").iterdir())
     assert list((workdir / ".snakemake/locks").iterdir())
     # Tables are written to a temp file and renamed: every table present is whole.
-    for table in workdir.glob("results/**/*.parquet"):
+    for table in workdir.glob("results/**/[!.]*.parquet"):
         pq.read_metadata(table)
 
     locked = snakemake(workdir, check=False)
