@@ -19,7 +19,7 @@ FAST_OPTIONS = {
     "ml2tuner_plus": {"n_random": 16, "num_boost_round": 20},
     "active": {"n_init": 16, "num_boost_round": 15, "n_models": 3},
     "optuna": {"n_startup_trials": 8, "batch_size": 4, "max_retries": 1},
-    "simstats": {"n_init": 12},
+    "simstats": {"n_init": 12, "v_rounds": 20},
 }
 
 
@@ -87,7 +87,7 @@ def test_model_predictions_are_logged_where_models_exist(strategy, nestc_tables)
         "ml2tuner": ("p_score", "v_prob", "a_score"),
         "ml2tuner_plus": ("v_prob", "a_score"),  # A ranks the whole space: no P
         "active": ("p_score", "v_prob"),
-        "simstats": ("p_score",),
+        "simstats": ("p_score", "v_prob"),
     }
     for col in ("p_score", "v_prob", "a_score"):
         assert log[col].notna().any() == (col in used[strategy]), col

@@ -139,10 +139,12 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
         "compile_space",
         "simulate_shard",
         "merge_measured",
+        "simstats_models",
         "train_models",
         "tune",
         "summary",
         "report",
+        "simstats_report",
     }
     assert logs == rules and benches == rules
     shard_log = (workdir / "logs/simulate_shard/tiny/T1/nestc/shard0.log").read_text()
