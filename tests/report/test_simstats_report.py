@@ -99,3 +99,17 @@ def test_tables_and_figures_cover_every_unit_and_predictor():
     text = report.render_simstats(table, report.cut_summary(runs), [("t", "f.png")])
     assert "| u/C4/nestc | forest | 10 | 190 |" in text and "| never |" in text
     assert "![t](f.png)" in text
+
+
+def test_topk_curve_counts_ties_against_the_predictor():
+    flat = pd.DataFrame(
+        {
+            "unit": "u",
+            "split": "test",
+            "predictor": "constant",
+            "latency_us": [3.0, 1.0, 2.0, 4.0],
+            "predicted_us": 5.0,
+        }
+    )
+    curve = report.topk_curves(flat)
+    assert curve["best_ratio"].tolist() == [4.0, 3.0, 2.0, 1.0]  # the best comes last
