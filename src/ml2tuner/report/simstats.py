@@ -204,7 +204,7 @@ def plot_topk(curves: pd.DataFrame) -> Figure:
 def plot_samples_to_cut(runs: pd.DataFrame, budget: Mapping[str, int]) -> Figure:
     """Per unit: each seed's measurements to the top-1 % cut, per strategy (never: at the top)."""
     units = list(dict.fromkeys(runs["unit"]))
-    fig, axes = _figure(1, len(units), 0.6 + 0.55 * runs["strategy"].nunique(), 3.4)
+    fig, axes = _figure(1, len(units), max(3.4, 0.6 + 0.55 * runs["strategy"].nunique()), 3.4)
     rng = np.random.default_rng(0)  # jitter only
     for ax, unit in zip(axes[0], units, strict=True):
         rows = runs[runs["unit"] == unit]
@@ -222,7 +222,7 @@ def plot_samples_to_cut(runs: pd.DataFrame, budget: Mapping[str, int]) -> Figure
         ax.text(len(strategies) - 0.5, ceiling, "not reached", fontsize=7, ha="right", va="bottom")
         ax.set_xticks(range(len(strategies)), strategies, rotation=35, ha="right", fontsize=8)
         ax.set_ylabel("measurements to the top-1 % cut")
-        ax.set_title(f"{unit} (median, IQR, seeds)", fontsize=9)
+        ax.set_title(f"{unit}\nbar: median, whisker: IQR, dots: seeds", fontsize=9)
     return fig
 
 
