@@ -26,6 +26,7 @@ from ml2tuner.report.build import FIGURES, unit_key, validity_name
 from ml2tuner.report.simstats import SIMSTATS_FIGURES
 from ml2tuner.workflow.columns import MODEL_FILES, SIMSTATS_FILES, SUMMARY_TABLES
 from ml2tuner.workflow.config import SCHEMA_PATH, ConfigError, load_config, normalize_config
+from ml2tuner.stages.prior import prior_scope, prior_units
 
 try:  # a bad value stops here, in one line naming the key, the value and what is allowed
     config.update(normalize_config(config))  # defaults; typed numbers from --config
@@ -90,6 +91,39 @@ def model_seed(wildcards):
 
 def simstats_settings(wildcards):
     return WF.simstats.as_dict()
+
+
+def _prior_units(unit, strategy):
+    """The run's other units a strategy's prior for ``unit`` learns from (none: no prior)."""
+    return prior_units(unit, WF.units(), prior_scope(strategy, WF.strategy_settings(strategy)))
+
+
+def prior_tables(kind):
+    """An input function: the ``kind`` table of every source unit of a prior job."""
+
+    def paths(wildcards):
+        units = _prior_units(unit_of(wildcards), wildcards.strategy)
+        return [f"results/{u.path}/{kind}.parquet" for u in units]
+
+    return paths
+
+
+def prior_source_keys(wildcards):
+    """(target, layer, template) of every source unit of a prior job, in input order."""
+    return [list(u.key) for u in _prior_units(unit_of(wildcards), wildcards.strategy)]
+
+
+def prior_settings(wildcards):
+    """The prior's strategy's ``tuner_settings`` (a params entry: a change re-trains it)."""
+    return WF.strategy_settings(wildcards.strategy)
+
+
+def tune_priors(wildcards):
+    """The prior folder of every strategy of the run that asks for a prior and has a source
+    unit in its scope; a strategy without one tunes with ``prior: none`` (its log says so)."""
+    unit = unit_of(wildcards)
+    return [f"results/{unit.path}/prior/{strategy}" for strategy in WF.strategies
+            if _prior_units(unit, strategy)]
 
 
 def strategy_settings(wildcards):

@@ -24,6 +24,7 @@ def test_every_rule_declares_log_benchmark_threads_resources_env(repo_root):
         "simulate_shard",
         "merge_measured",
         "train_models",
+        "prior",
         "tune",
         "summary",
         "report",

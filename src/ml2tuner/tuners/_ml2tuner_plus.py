@@ -97,6 +97,10 @@ def in_scope(scope: str, tuned: tuple[tuple, tuple], source: tuple[tuple, tuple]
 class ML2TunerPlusSettings(ML2TunerSettings):
     """Options of ``ml2tuner_plus``: ``ml2tuner``'s and the ideas of the module docstring.
 
+    ``v_threshold`` (0.9) and ``epsilon`` (0) differ from ``ml2tuner``'s: with V informed from
+    the first batch, a measurement V doubts or a random one is mostly a wasted, invalid one
+    (docs/models-and-tuners.md, the ablation).
+
     Attributes:
         v_hidden: V sees the hidden features too.
         a_scores_all: A ranks every compiled, unmeasured configuration (no P shortlist).
@@ -104,6 +108,8 @@ class ML2TunerPlusSettings(ML2TunerSettings):
         n_random_with_prior: random measurements before the models choose, with a prior.
     """
 
+    v_threshold: float = 0.9
+    epsilon: float = 0.0
     v_hidden: bool = True
     a_scores_all: bool = True
     prior: str = "all"
