@@ -47,8 +47,6 @@ wildcard_constraints:
     target=_alternatives(WF.targets),
     layer=_alternatives(WF.layers),
     template=_alternatives(WF.templates),
-    strategy=_alternatives(WF.strategies),
-    seed=r"\d+",
     shard=r"\d+",
 
 
@@ -93,6 +91,15 @@ def simstats_settings(wildcards):
     return WF.simstats.as_dict()
 
 
+# Every tuning run of a unit as (strategy, seed), in the order of the tune rule's outputs.
+TUNING_RUNS = [(strategy, seed) for strategy in WF.strategies for seed in WF.seeds]
+
+
+def tuning_tables():
+    """The tune rule's outputs: one trial log per tuning run of a unit (``TUNING_RUNS``)."""
+    return [f"{UNIT}/tuning/{strategy}/seed{seed}.parquet" for strategy, seed in TUNING_RUNS]
+
+
 def _prior_units(unit, strategy):
     """The run's other units a strategy's prior for ``unit`` learns from (none: no prior)."""
     return prior_units(unit, WF.units(), prior_scope(strategy, WF.strategy_settings(strategy)))
@@ -126,8 +133,9 @@ def tune_priors(wildcards):
             if _prior_units(unit, strategy)]
 
 
-def strategy_settings(wildcards):
-    return WF.strategy_settings(wildcards.strategy)
+def tuner_settings(wildcards):
+    """Every configured strategy's ``tuner_settings`` (a params entry: a change re-runs tune)."""
+    return {strategy: WF.strategy_settings(strategy) for strategy in WF.strategies}
 
 
 def _unit_paths(pattern):
@@ -153,8 +161,7 @@ def all_simstats(name):
 
 
 def all_tuning_runs(wildcards):
-    return [path for strategy in WF.strategies for seed in WF.seeds
-            for path in _unit_paths(f"{UNIT}/tuning/{strategy}/seed{seed}.parquet")]
+    return [path for pattern in tuning_tables() for path in _unit_paths(pattern)]
 
 
 def final_outputs():
@@ -174,3 +181,8 @@ def compile_runtime(wildcards):
 def simulate_runtime(wildcards):
     start, stop = shard_bounds(wildcards)
     return _minutes(stop - start, 0.04)
+
+
+def tune_runtime(wildcards):
+    """Every tuning run of a unit, each at most ``budget`` measurements (0.05 s each)."""
+    return _minutes(len(TUNING_RUNS) * min(WF.budget, unit_of(wildcards).space_size()), 0.05)

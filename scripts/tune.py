@@ -1,20 +1,26 @@
-"""rules/tune.smk → ml2tuner.stages.run_tune."""
+"""rules/tune.smk → ml2tuner.stages.tune.run_tune_unit."""
 
-from ml2tuner.stages import run_tune
+from pathlib import Path
+
+from ml2tuner.stages.tune import TuningRun, run_tune_unit
 from ml2tuner.workflow import job_log, load_config
 
 with job_log(snakemake.log[0]):
     wc = snakemake.wildcards
     unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
-    run_tune(
+    runs = [
+        TuningRun(strategy, int(seed), Path(path))
+        for (strategy, seed), path in zip(
+            snakemake.params.runs, snakemake.output.trials, strict=True
+        )
+    ]
+    run_tune_unit(
         unit,
         snakemake.input.space,
         snakemake.input.compiled,
         snakemake.input.measured,
-        snakemake.output.trials,
-        strategy=wc.strategy,
-        seed=int(wc.seed),
+        runs,
         budget=int(snakemake.params.budget),
-        settings=dict(snakemake.params.settings),
+        settings={s: dict(v) for s, v in snakemake.params.settings.items()},
         statistics_path=snakemake.input.statistics,
     )

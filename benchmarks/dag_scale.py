@@ -1,0 +1,223 @@
+"""What the whole network (config/resnet18.yaml) costs: its DAG, its tuning, its simulation.
+
+Three measurements, each printed with the machine it ran on and the arithmetic of every
+extrapolation (issue 11, point 3):
+
+    python benchmarks/dag_scale.py dag        # jobs of `snakemake -n` and how long it takes
+    python benchmarks/dag_scale.py tune results/zcu102/C2/nestc --seeds 2
+                                              # one unit's tune job, extrapolated to the network
+    python benchmarks/dag_scale.py simulate --target zcu102 --sample 200
+                                              # every space of one target, from a sample of each
+
+``dag`` plans the configuration in a copy of the workflow (nothing is run). ``tune`` runs
+every strategy of the configuration on an existing unit folder (space, compiled, measured and
+simstats tables) for the first ``--seeds`` seeds, in this process as the tune job would, and
+scales the per-run CPU time to every unit x strategy x seed; the unit should be the largest
+space (C2 nestc), whose runs are the slowest, so the estimate is an upper bound. ``simulate``
+compiles (the compile stage) and compiles + simulates + counts (a simulate shard) an evenly
+spread sample of each of the target's 20 spaces and scales the CPU time per configuration to
+the whole space. CPU time is what is extrapolated: wall time depends on what else the machine
+runs (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "config/resnet18.yaml"
+WORKFLOW_FILES = ("Snakefile", "config", "rules", "scripts", "envs", "profiles", "report")
+
+
+def machine() -> str:
+    """One line naming the machine and how busy it was."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    cpuinfo = Path("/proc/cpuinfo")
+    names = (
+        re.findall(r"^model name\s*: (.*)$", cpuinfo.read_text(), re.M) if cpuinfo.exists() else []
+    )
+    cpu = names[0] if names else platform.machine()
+    return (
+        f"machine: {platform.node()}, {cpu}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average {load}"
+    )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# ---- dag ---------------------------------------------------------------------------------------
+
+
+def bench_dag(config: Path) -> None:
+    """Plan ``config`` with ``snakemake -n`` in a copy of the workflow; print jobs and times."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in WORKFLOW_FILES:
+            source = REPO / name
+            (shutil.copytree if source.is_dir() else shutil.copy2)(source, Path(tmp) / name)
+        shutil.copy2(config, Path(tmp) / "plan.yaml")
+        snakemake = Path(sys.executable).with_name("snakemake")
+        cpu, start = _children_cpu(), time.perf_counter()
+        proc = subprocess.run(
+            [str(snakemake), "-n", "--configfile", "plan.yaml"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    stats = proc.stdout[proc.stdout.index("Job stats:") :]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats[: stats.index("Reasons")], re.M))
+    print(machine())
+    print(f"`snakemake -n --configfile {config.relative_to(REPO)}`:")
+    for rule, n in counts.items():
+        print(f"  {rule:<16} {n:>5}")
+    print(f"  wall time {wall:.1f} s, CPU time (user + system) {cpu:.1f} s")
+
+
+# ---- tune --------------------------------------------------------------------------------------
+
+
+def bench_tune(unit_dir: Path, n_seeds: int, config: Path) -> None:
+    """Run one unit's tune job for ``n_seeds`` seeds; extrapolate to the whole network."""
+    from ml2tuner.stages.tune import TuningRun, run_tune_unit
+    from ml2tuner.workflow.config import Unit, load_config_file
+    from ml2tuner.workflow.tables import read_metadata
+
+    cfg = load_config_file(config)
+    unit = Unit.from_metadata(read_metadata(unit_dir / "measured.parquet"))
+    seeds = cfg.seeds[:n_seeds]
+    per_strategy: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as out:
+        for strategy in cfg.strategies:
+            runs = [
+                TuningRun(strategy, seed, Path(out) / f"{strategy}/seed{seed}.parquet")
+                for seed in seeds
+            ]
+            start = time.process_time()
+            run_tune_unit(
+                unit,
+                unit_dir / "space.parquet",
+                unit_dir / "compiled.parquet",
+                unit_dir / "measured.parquet",
+                runs,
+                budget=cfg.budget,
+                settings={strategy: cfg.strategy_settings(strategy)},
+                statistics_path=unit_dir / "simstats.parquet",
+            )
+            per_strategy[strategy] = (time.process_time() - start) / len(seeds)
+    max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n_units = len(cfg.units())
+    per_unit = sum(per_strategy.values()) * len(cfg.seeds)
+    total = per_unit * n_units
+    print(machine())
+    print(f"tune job on {unit.path}, budget {cfg.budget}, {len(seeds)} seed(s) per strategy:")
+    for strategy, seconds in per_strategy.items():
+        print(f"  {strategy:<14} {seconds:7.2f} CPU-s per run")
+    print(f"  max RSS of this process (every run above, one after another): {max_rss_mb:.0f} MB")
+    print(
+        f"one unit, {len(cfg.strategies)} strategies x {len(cfg.seeds)} seeds: "
+        f"{sum(per_strategy.values()):.2f} CPU-s x {len(cfg.seeds)} = {per_unit:.0f} CPU-s "
+        f"(one tune job)"
+    )
+    print(
+        f"whole network ({config.relative_to(REPO)}): {n_units} tune jobs x {per_unit:.0f} CPU-s "
+        f"= {total:.0f} CPU-s = {total / 3600:.1f} core-hours; on 2 cores {total / 2 / 3600:.1f} h,"
+        f" on 16 cores {total / 16 / 3600:.2f} h (an upper bound if {unit.path} is the largest "
+        "space)"
+    )
+
+
+# ---- simulate ----------------------------------------------------------------------------------
+
+
+def _sample_cost(job: tuple[str, str, str, int]) -> tuple[str, str, int, int, float]:
+    """CPU seconds to compile, then compile + simulate + count, a sample of one space."""
+    from ml2tuner.stages.compile import compiled_frame
+    from ml2tuner.stages.simulate import simulate_frames
+    from ml2tuner.stages.space_tables import space_table
+    from ml2tuner.vta.target import get_target
+    from ml2tuner.vta.workload import get_layer
+    from ml2tuner.workflow.config import Unit
+
+    target_name, layer, template, n_sample = job
+    target, workload = get_target(target_name), get_layer(layer)
+    space = space_table(workload, target, template)
+    sample = space.iloc[:: max(1, len(space) // n_sample)].reset_index(drop=True)
+    unit = Unit(target, workload, template)
+    simulate_frames(unit, sample.iloc[:1], compiled_frame(unit, sample.iloc[:1]))  # JIT warm-up
+    start = time.process_time()
+    simulate_frames(unit, sample, compiled_frame(unit, sample))
+    return layer, template, len(space), len(sample), time.process_time() - start
+
+
+def bench_simulate(target: str, n_sample: int, jobs: int, config: Path) -> None:
+    """Extrapolate the compile + simulate stages of one target's spaces from samples."""
+    from ml2tuner.workflow.config import load_config_file
+
+    cfg = load_config_file(config)
+    work = [(target, layer, tpl, n_sample) for layer in cfg.layers for tpl in cfg.templates]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(_sample_cost, work))
+    wall = time.perf_counter() - start
+    print(machine())
+    print(f"compile + simulate + count on {target}: a sample of each space, {jobs} processes")
+    print("| layer | template | configurations | sampled | CPU-s | ms each | whole space CPU-s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    total = 0.0
+    for layer, template, size, sampled, cpu in results:
+        whole = cpu / sampled * size
+        total += whole
+        print(
+            f"| {layer} | {template} | {size} | {sampled} | {cpu:.1f} | "
+            f"{1000 * cpu / sampled:.1f} | {whole:.0f} |"
+        )
+    n_configs = sum(r[2] for r in results)
+    print(
+        f"every space of {target}: {n_configs} configurations, {total:.0f} CPU-s "
+        f"(sum of size x ms each) = {total / 3600:.2f} core-hours; on 2 cores "
+        f"{total / 2:.0f} s = {total / 2 / 60:.1f} min (the spaces' shards run in parallel)"
+    )
+    print(f"(this sample took {wall:.0f} s wall)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=CONFIG)
+    sub = parser.add_subparsers(dest="what", required=True)
+    sub.add_parser("dag", help="jobs and time of snakemake -n")
+    tune = sub.add_parser("tune", help="one unit's tune job, extrapolated")
+    tune.add_argument("unit_dir", type=Path, help="results/{target}/{layer}/{template}")
+    tune.add_argument("--seeds", type=int, default=1, help="seeds per strategy measured")
+    simulate = sub.add_parser("simulate", help="one target's spaces, extrapolated")
+    simulate.add_argument("--target", default="zcu102")
+    simulate.add_argument("--sample", type=int, default=200, help="configurations per space")
+    simulate.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    config = args.config.resolve()
+    if args.what == "tune" and not (args.unit_dir / "measured.parquet").exists():
+        parser.error(f"{args.unit_dir}: no measured.parquet; give a unit folder of results/")
+    if args.what == "dag":
+        bench_dag(config)
+    elif args.what == "tune":
+        bench_tune(args.unit_dir, args.seeds, config)
+    else:
+        bench_simulate(args.target, args.sample, args.jobs, config)
+
+
+if __name__ == "__main__":
+    main()
