@@ -3,7 +3,9 @@
 For each ResNet-18 layer, measures every configuration of the layer's ``nestc`` space (compile +
 timing simulation, as the workflow's simulate stage does), then places the schedule NEST-C's
 authors found best on a real ZCU102 board among them: its status, its latency over the model's
-optimum, and its rank among the valid configurations.
+optimum, and its rank among the valid configurations. It runs NEST-C's profiling sweep
+(tiles 1..56 on every layer); entries whose clipped tiles agree compile to one program, a
+configuration of our space, measured once (``Template.program_key``).
 
     python benchmarks/fidelity_nestc.py --jobs 2
     python benchmarks/fidelity_nestc.py --layers C9 C11
@@ -24,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml2tuner.space.templates import KnobError, get_template
+from ml2tuner.space.templates import get_template
 from ml2tuner.vta.harness import measure
 from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import RESNET18, get_layer
@@ -46,25 +48,40 @@ BOARD_SCHEDULES: dict[str, tuple[int, int, int, int]] = {
     "C11": (2, 7, 7, 75),
 }
 GOAL_EACH, GOAL_MEDIAN = 1.10, 1.03
-# etri/nest-compiler utils/profiling_script/run.sh:3-7 sweeps vthread 1..8, tile_h, tile_w 1..56.
-SWEEP_MAX_TILE = 56
 TEMPLATE = "nestc"
+# etri/nest-compiler utils/profiling_script/run.sh:3-12: vthread 1..8 x tile_h, tile_w 1..56.
+SWEEP_VTHREADS, SWEEP_MAX_TILE = 8, 56
+
+
+def sweep() -> list[dict]:
+    """NEST-C's profiling sweep, the same on every layer (a tile may exceed the output)."""
+    return [
+        {"n_vthread": v, "tile_h": h, "tile_w": w}
+        for w in range(1, SWEEP_MAX_TILE + 1)
+        for h in range(1, SWEEP_MAX_TILE + 1)
+        for v in range(1, SWEEP_VTHREADS + 1)
+    ]
 
 
 @dataclass
 class LayerResult:
-    """One layer's space, measured, and where the board's schedule falls in it."""
+    """One layer's space, measured, and where the board's schedule falls in it.
+
+    The configurations are NEST-C's sweep (tiles 1..56 whatever the output size,
+    utils/profiling_script/run.sh); the compiler clips a tile to the output, so an entry runs as
+    the configuration of our (clipped) space ``Template.program_key`` names, measured once.
+    """
 
     layer: str
     configs: int
-    valid_latencies: list[float]
-    valid_copies: list[int]  # how many configurations of NEST-C's unclipped sweep each one is
+    programs: int  # distinct programs (clipped knobs) measured
+    valid_latencies: list[float]  # one per valid configuration of the sweep
+    distinct_valid: list[float]  # one per valid distinct program
     best_knobs: tuple[int, int, int] | None
-    board_in_space: bool
     board_status: str
     board_kind: str
     board_latency: float
-    board_threads: float
+    board_slots: float
     seconds: float
 
     @property
@@ -77,34 +94,13 @@ class LayerResult:
 
     @property
     def rank(self) -> int:
-        """1 + the valid configurations strictly faster than the board's schedule."""
+        """1 + the valid configurations of the sweep strictly faster than the board's."""
         return 1 + sum(lat < self.board_latency for lat in self.valid_latencies)
 
     @property
-    def sweep_rank(self) -> int:
-        """The rank in NEST-C's 8 x 56 x 56 sweep if tiles larger than the output are clipped."""
-        return 1 + sum(
-            copies
-            for lat, copies in zip(self.valid_latencies, self.valid_copies, strict=True)
-            if lat < self.board_latency
-        )
-
-
-def _sweep_copies(knobs: dict, top_h: int, top_w: int) -> int:
-    """Configurations of run.sh's sweep (tiles 1..56 each) that clip to ``knobs``.
-
-    ``top_h``, ``top_w``: the largest tile values of our space (the output size when the space
-    is clipped, 56 when it is not; then every configuration is one of the sweep's).
-    """
-
-    def copies(tile: int, top: int) -> int:
-        return SWEEP_MAX_TILE - top + 1 if tile == top else 1
-
-    return copies(knobs["tile_h"], top_h) * copies(knobs["tile_w"], top_w)
-
-
-def _knob_tuple(knobs: dict) -> tuple[int, int, int]:
-    return knobs["n_vthread"], knobs["tile_h"], knobs["tile_w"]
+    def distinct_rank(self) -> int:
+        """1 + the valid distinct programs strictly faster than the board's."""
+        return 1 + sum(lat < self.board_latency for lat in self.distinct_valid)
 
 
 def measure_layer(job: tuple[str, str]) -> LayerResult:
@@ -115,41 +111,31 @@ def measure_layer(job: tuple[str, str]) -> LayerResult:
     template = get_template(TEMPLATE)
     vthread, tile_h, tile_w, _ = BOARD_SCHEDULES[layer]
     board = {"n_vthread": vthread, "tile_h": tile_h, "tile_w": tile_w}
-    try:
-        template.validate(board, workload, target)
-        in_space = True
-    except KnobError:
-        in_space = False
+    cache: dict[tuple, object] = {}
     valid: list[float] = []
-    copies: list[int] = []
     best_knobs, best = None, float("inf")
-    board_result = None
-    space = template.enumerate(workload, target)
-    values = template.knob_values(workload, target)
-    top_h, top_w = max(values["tile_h"]), max(values["tile_w"])
+    space = sweep()
     for knobs in space:
-        result = measure(workload, target, TEMPLATE, knobs)
+        key = template.program_key(knobs, workload, target)
+        result = cache.get(key)
+        if result is None:
+            result = cache[key] = measure(workload, target, TEMPLATE, knobs)
         if result.status == "valid":
             valid.append(result.latency_us)
-            copies.append(_sweep_copies(knobs, top_h, top_w))
             if result.latency_us < best:
-                best, best_knobs = result.latency_us, _knob_tuple(knobs)
-        if knobs == board:
-            board_result = result
-    if board_result is None:
-        # Outside our (clipped) space: the compiler still accepts it and clips the tile.
-        board_result = measure(workload, target, TEMPLATE, board)
+                best, best_knobs = result.latency_us, key
+    board_result = cache[template.program_key(board, workload, target)]
     return LayerResult(
         layer,
         len(space),
+        len(cache),
         valid,
-        copies,
+        [r.latency_us for r in cache.values() if r.status == "valid"],
         best_knobs,
-        in_space,
         board_result.status,
         board_result.error_kind,
         board_result.latency_us,
-        float(board_result.hidden.get("threads", float("nan"))),
+        float(board_result.hidden.get("slots", float("nan"))),
         time.perf_counter() - start,
     )
 
@@ -178,29 +164,26 @@ def _model_commit() -> str:
 def print_table(results: list[LayerResult], target: str) -> None:
     print(f"\n### {TEMPLATE} on {target}: board-tuned schedules vs the model\n")
     print(
-        "| layer | board (vt, th, tw) | in space | threads used | status | board µs "
-        "| model optimum µs (vt, th, tw) | board / optimum | rank among valid "
-        "| rank in the unclipped sweep |"
+        "| layer | board (vt, th, tw) | slots used | status | board µs "
+        "| model optimum µs (vt, th, tw), clipped | board / optimum | rank among valid "
+        "(sweep) | rank among valid distinct programs |"
     )
-    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|")
     for r in results:
         vt, th, tw, line = BOARD_SCHEDULES[r.layer]
         status = r.board_status + (f" ({r.board_kind})" if r.board_kind else "")
         valid = r.board_status == "valid"
         rank = f"{r.rank if valid else '—'} / {len(r.valid_latencies)}"
-        sweep_rank = f"{r.sweep_rank if valid else '—'} / {sum(r.valid_copies)}"
+        distinct = f"{r.distinct_rank if valid else '—'} / {len(r.distinct_valid)}"
         print(
-            f"| {r.layer} | ({vt}, {th}, {tw}) [h:{line}] | "
-            f"{'yes' if r.board_in_space else 'NO (tile > output; clipped)'} | "
-            f"{r.board_threads:.0f} | {status} | {r.board_latency:.0f} | "
-            f"{r.best:.0f} {r.best_knobs} | "
-            f"{f'{r.ratio:.3f}' if valid else '—'} | "
-            f"{rank} | {sweep_rank} |"
+            f"| {r.layer} | ({vt}, {th}, {tw}) [h:{line}] | {r.board_slots:.0f} | {status} | "
+            f"{r.board_latency:.0f} | {r.best:.0f} {r.best_knobs} | "
+            f"{f'{r.ratio:.3f}' if valid else '—'} | {rank} | {distinct} |"
         )
     print(
-        "\nrank in the unclipped sweep: among the valid configurations of run.sh's 8 x 56 x 56 "
-        "sweep, if NEST-C clips a tile larger than the output to the output (each clipped "
-        "configuration counted as often as the sweep visits it)"
+        "\nrank among valid (sweep): among the valid configurations of run.sh's 8 x 56 x 56 "
+        "sweep (a tile larger than the output is clipped to it, so one program counts as often "
+        "as the sweep visits it); distinct programs: each clipped configuration once"
     )
     ratios = [r.ratio for r in results if r.board_status == "valid"]
     n_valid = len(ratios)
@@ -222,18 +205,17 @@ def main() -> None:
     args = parser.parse_args()
     get_target(args.target)  # fail early on an unknown target
     start = time.perf_counter()
-    # Largest spaces first so the pool's tail is short.
-    order = sorted(
-        args.layers,
-        key=lambda layer: -get_template(TEMPLATE).size(get_layer(layer), get_target(args.target)),
-    )
+    # Largest outputs (most distinct programs) first so the pool's tail is short.
+    order = sorted(args.layers, key=lambda layer: -get_layer(layer).oh)
     with ProcessPoolExecutor(args.jobs) as pool:
         measured = {r.layer: r for r in pool.map(measure_layer, [(args.target, x) for x in order])}
     results = [measured[layer] for layer in args.layers]
     print_table(results, args.target)
     total = sum(r.configs for r in results)
+    programs = sum(r.programs for r in results)
     print(
-        f"\n{total} configurations in {time.perf_counter() - start:.0f} s with {args.jobs} "
+        f"\n{total} configurations ({programs} distinct programs) in "
+        f"{time.perf_counter() - start:.0f} s with {args.jobs} "
         f"processes on {platform.platform()} ({os.cpu_count()} CPUs, "
         f"{platform.processor() or platform.machine()}); model at commit {_model_commit()}"
     )

@@ -67,7 +67,10 @@ def test_hidden_features_are_complete_for_a_compiled_config():
     )
     assert set(compiled.hidden) == set(HIDDEN_FEATURES)
     h = compiled.hidden
-    assert (h["tile_ci"], h["tile_co"], h["threads"]) == (4, 4, 2)
+    # 4 input-channel blocks fit one chunk, so the second virtual thread has no chunk to
+    # ping-pong with: one slot.
+    assert (h["tile_ci"], h["tile_co"], h["threads"], h["slots"]) == (4, 4, 1, 1)
+    assert h["n_alu"] == 16 * 4  # per tile: the bias ADD, SHR, MIN, MAX
     assert h["weight_resident"] == 1 and h["gemm_uops"] == 4 * 9 * 4
     assert h["n_gemm"] == 16 * 1 + 16  # one GEMM per tile and chunk, one reset per tile
     assert h["n_insn"] == len(compiled.program)
@@ -124,20 +127,24 @@ def test_verify_dep_refuses_kernels_repeating_a_destination():
 
 
 def test_nestc_derives_channel_tiling_from_the_buffers():
-    small = compile_conv2d(
-        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 1, "tile_h": 8, "tile_w": 8}
-    ).hidden
-    big = compile_conv2d(
-        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 16, "tile_w": 16}
-    ).hidden
-    assert (small["tile_co"], small["tile_ci"]) == (4, 4)
-    assert big["tile_co"] < 4 or big["tile_ci"] < 4
+    # C11's weights (9216 blocks) do not fit zcu102's WGT buffer (2048): each chunk's weights
+    # are loaded into one slot per virtual thread, so more threads mean smaller chunks.
+    def hidden(n_vthread):
+        knobs = {"n_vthread": n_vthread, "tile_h": 7, "tile_w": 7}
+        return compile_conv2d(RESNET18["C11"], ZCU, "nestc", knobs).hidden
+
+    one, two, eight = hidden(1), hidden(2), hidden(8)
+    assert one["weight_resident"] == 0
+    assert (one["tile_co"], one["tile_ci"], one["slots"]) == (32, 4, 1)  # 32*4*9 <= 2048
+    assert (two["tile_co"], two["tile_ci"], two["slots"]) == (32, 2, 2)  # 2 x 32*2*9
+    assert (eight["tile_co"], eight["tile_ci"], eight["slots"]) == (16, 1, 8)  # 8 x 16*1*9
+    assert one["threads"] == two["threads"] == eight["threads"] == 1
 
 
 def test_nestc_refuses_what_cannot_fit():
-    # 8 threads x one 9x58 input window each = 4176 elements > 4096 on zcu102.
+    # One 42x58 input window of a single channel block = 2436 elements > 2048 on pynq.
     result = compile_conv2d(
-        RESNET18["C2"], ZCU, "nestc", {"n_vthread": 8, "tile_h": 7, "tile_w": 56}
+        RESNET18["C2"], PYNQ, "nestc", {"n_vthread": 1, "tile_h": 40, "tile_w": 56}
     )
     assert (result.error_stage, result.error_kind) == ("compile", "buffer_capacity")
     assert np.isnan(result.hidden["n_insn"])
@@ -173,3 +180,47 @@ def test_step_replay_emits_exactly_the_plain_stream(template, layer):
         if fast.program is not None:
             assert np.array_equal(fast.program.fields, plain.program.fields), space[index]
             assert np.array_equal(fast.program.uops, plain.program.uops)
+
+
+def _alu_passes(fields):
+    """(alu opcode, use_imm, imm) of each ALU instruction, in stream order."""
+    alu = fields[fields[:, isa.F_OPCODE] == isa.OP_ALU]
+    return [tuple(int(v) for v in r[[isa.F_ALU_OP, isa.F_USE_IMM, isa.F_IMM]]) for r in alu]
+
+
+def test_nestc_epilogue_adds_the_bias_then_clips_to_int8():
+    wl = RESNET18["C7"]
+    compiled = compile_conv2d(wl, ZCU, "nestc", {"n_vthread": 2, "tile_h": 7, "tile_w": 14})
+    f = compiled.program.fields
+    n_tiles = compiled.hidden["n_tiles_h"] * compiled.hidden["n_tiles_w"]
+    shift = wl.epilogue_shift
+    passes = [(isa.ALU_ADD, 0, 0), (isa.ALU_SHR, 1, shift), (isa.ALU_MIN, 1, 127)]
+    assert _alu_passes(f) == (passes + [(isa.ALU_MAX, 1, -128)]) * n_tiles
+    bias = f[(f[:, isa.F_OPCODE] == isa.OP_LOAD) & (f[:, isa.F_MEM_TYPE] == isa.MEM_ACC)]
+    assert len(bias) == n_tiles  # one ACC load of the tile's bias rows per tile
+    assert (bias[:, isa.F_X_SIZE] == compiled.hidden["tile_co"]).all()
+    assert compiled.program.dram_elems[isa.MEM_ACC] == wl.oc // ZCU.block
+
+
+def test_autotvm_epilogue_shifts_then_adds_the_bias_then_clips_at_zero():
+    # TVM's ResNet-18 conv2d task: right_shift, add bias, clip [0, 127] (tune_conv2d.py).
+    wl = RESNET18["C2"]
+    compiled = compile_conv2d(wl, PYNQ, "autotvm", _knobs())
+    f = compiled.program.fields
+    n_tiles = compiled.hidden["n_tiles_h"] * compiled.hidden["n_tiles_w"]
+    n_tiles *= compiled.hidden["n_tiles_co"]
+    passes = [(isa.ALU_SHR, 1, wl.epilogue_shift), (isa.ALU_ADD, 0, 0), (isa.ALU_MIN, 1, 127)]
+    assert _alu_passes(f) == (passes + [(isa.ALU_MAX, 1, 0)]) * n_tiles
+    bias = f[(f[:, isa.F_OPCODE] == isa.OP_LOAD) & (f[:, isa.F_MEM_TYPE] == isa.MEM_ACC)]
+    assert len(bias) == n_tiles
+
+
+def test_sweep_entries_beyond_the_output_run_as_the_clipped_configuration():
+    tpl, wl = get_template("nestc"), RESNET18["C11"]
+    assert tpl.size(wl, ZCU) == 8 * 7 * 7
+    knobs = {"n_vthread": 3, "tile_h": 56, "tile_w": 9}  # in NEST-C's sweep, not in our space
+    clipped = {"n_vthread": 3, "tile_h": 7, "tile_w": 7}
+    assert tpl.program_key(knobs, wl, ZCU) == tpl.program_key(clipped, wl, ZCU)
+    assert tpl.program_key(knobs, wl, ZCU) != tpl.program_key({**clipped, "tile_w": 6}, wl, ZCU)
+    big, small = (compile_conv2d(wl, ZCU, "nestc", k).program for k in (knobs, clipped))
+    assert np.array_equal(big.fields, small.fields) and np.array_equal(big.uops, small.uops)

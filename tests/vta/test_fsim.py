@@ -555,3 +555,20 @@ def test_conv_matches_reference(target: Target) -> None:
     out = result.out.reshape(1, wl.oc // target.block, wl.h, wl.w, target.batch, target.block)
     np.testing.assert_array_equal(unpack_output(out), reference_conv2d(wl, data, kernel))
     assert (result.hazards, result.sram_overruns, result.dram_oob) == (0, 0, 0)
+
+
+def test_reference_adds_the_bias_before_the_shift_and_clips():
+    # With zero weights the output is the epilogue of the bias alone.
+    wl = Conv2D("b", 1, 4, 4, 16, 32, 3, 1, 1, shift=4)
+    data, _ = random_operands(wl, seed=1)
+    kernel = np.zeros((wl.oc, wl.ic, 3, 3), np.int8)
+    bias = np.arange(-16, 16, dtype=np.int32) * 200
+    out = reference_conv2d(wl, data, kernel, bias=bias, clip_lo=-128)
+    expected = np.clip(bias >> 4, -128, 127)
+    assert (out == expected[None, :, None, None]).all()
+    assert out.min() == -128 and out.max() == 127  # both ends clip
+    relu = reference_conv2d(wl, data, kernel, bias=bias)  # TVM's clip at 0
+    assert relu.min() == 0
+    small = bias // 200  # TVM adds the bias after the shift: it is not shifted
+    after = reference_conv2d(wl, data, kernel, bias=small, shift_first=True, clip_lo=-128)
+    assert (after == small[None, :, None, None]).all()

@@ -111,8 +111,8 @@ def test_latency_is_physically_plausible(case, template):
 @pytest.mark.parametrize(("case", "template"), PARAMS)
 def test_races_come_from_steps_with_idle_threads_that_skip_their_tokens(case, template):
     # Issue 10: a lockstep step with fewer tiles than threads lets an active thread use an
-    # idle one's WAR credit. TVM keeps the idle threads' token handshakes (no race); the nestc
-    # stand-in does not, so exactly its plans with a partial last round of row tiles race.
+    # idle one's WAR credit. TVM keeps the idle threads' token handshakes (no race); a plan
+    # that did not would race exactly on its partial rounds (the nestc model has one thread).
     _, _, rows = _results(case, template)
     for knobs, compiled, result in rows:
         if compiled.program is None or result.error_kind not in ("", "sync_race"):
@@ -127,8 +127,6 @@ def test_drawn_spaces_show_several_outcomes():
     for case, template in PARAMS:
         seen |= {r.status for _, _, r in _results(case, template)[2]}
     assert {"valid", "compile_error", "wrong_answer", "runtime_error"} <= seen
-    kinds = {r.error_kind for case, t in PARAMS for _, _, r in _results(case, t)[2]}
-    assert "sync_race" in kinds
 
 
 def test_a_field_that_wraps_gives_a_wrong_answer():

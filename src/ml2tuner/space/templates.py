@@ -1,12 +1,17 @@
 """Search-space templates: the knobs a tuner sets, their values, and a stable ``config_id``.
 
 * ``nestc`` — ML²Tuner's NEST-C space: ``n_vthread`` 1..8 × ``tile_h`` × ``tile_w`` (each 1..56,
-  clipped to the layer's output size). The compiler derives everything else.
+  clipped to the layer's output size). The compiler derives everything else. NEST-C's own
+  profiling sweep (``run.sh``) runs tiles 1..56 on every layer and its library clips a tile
+  larger than the output; :meth:`NestCTemplate.program_key` maps such a sweep entry to the
+  configuration of this space it runs as (docs/nestc.md §3, docs/vta-model.md).
 * ``autotvm`` — TVM's VTA conv2d template: ``tile_b, tile_h, tile_w, tile_ci, tile_co`` as
   ``[outer, inner]`` factor splits and ``oc_nthread, h_nthread`` ∈ {1, 2}.
 
 ``config_id`` is the mixed-radix index of a configuration with the first knob varying fastest,
 as AutoTVM's ``ConfigSpace`` numbers its entities; it is stable for a given layer and target.
+:meth:`Template.program_key` names the program a configuration compiles to, so configurations
+that compile identically are measured once.
 """
 
 from __future__ import annotations
@@ -58,6 +63,11 @@ class Template(abc.ABC):
     def knob_grid(self, workload: Conv2D, target: Target, config_ids: np.ndarray) -> KnobGrid:
         """The knob grid of the configurations ``config_ids`` (rows of a space table)."""
         return KnobGrid.from_values(self.knob_values(workload, target), config_ids)
+
+    def program_key(self, knobs: Knobs, workload: Conv2D, target: Target) -> tuple:
+        """A key equal for configurations the compiler turns into the same program (by
+        default the knobs themselves); a measurement may be shared between them."""
+        return tuple(json.dumps(knobs[name]) for name in self.knob_values(workload, target))
 
     def size(self, workload: Conv2D, target: Target) -> int:
         size = 1
@@ -116,6 +126,15 @@ class NestCTemplate(Template):
             "tile_h": list(range(1, min(self.max_tile, workload.oh) + 1)),
             "tile_w": list(range(1, min(self.max_tile, workload.ow) + 1)),
         }
+
+    def program_key(self, knobs: Knobs, workload: Conv2D, target: Target) -> tuple:
+        """The clipped tile, as the compiler clips ``tile_h``/``tile_w`` to the output
+        (``plan.py``); also for an entry of NEST-C's sweep outside this space (tile > output)."""
+        return (
+            knobs["n_vthread"],
+            min(knobs["tile_h"], workload.oh),
+            min(knobs["tile_w"], workload.ow),
+        )
 
 
 class AutoTVMTemplate(Template):

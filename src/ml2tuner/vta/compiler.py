@@ -2,12 +2,16 @@
 
 The emitted program follows TVM's VTA pipeline: per output tile, a reset GEMM zeroes the
 accumulator tile, each input-channel chunk is loaded (load stage) and multiplied (compute
-stage), the epilogue runs as ALU instructions with immediates (shift right, min 127, max 0) and
-the tile is stored (store stage). Dependency tokens are placed as TVM's ``coproc_sync`` places
-them (RAW load→compute and compute→store, WAR compute→load and store→compute, one credit per
-virtual thread before the loops, drained after them) and attached by the runtime builder.
-Virtual threads own separate buffer regions and are interleaved chunk by chunk, so the loads of
-one thread overlap the GEMMs of another.
+stage), the epilogue runs as ALU passes (the plan's :class:`~.plan.Epilogue`: an optional bias
+loaded into ACC and added, then shift right, min 127, max) and the tile is stored (store stage).
+Dependency tokens are placed as TVM's ``coproc_sync`` places them (RAW load→compute and
+compute→store, WAR compute→load and store→compute, one credit per buffer region before the
+loops, drained after them) and attached by the runtime builder. Virtual threads own separate
+buffer regions and are interleaved chunk by chunk, so the loads of one thread overlap the GEMMs
+of another; within a thread, successive chunks alternate over the plan's INP/WGT slots, and
+since the load module holds one WAR credit per slot and the credits return in chunk order, the
+load of chunk ``c`` waits exactly for the GEMM of chunk ``c - slots``, the last reader of its
+slot.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ HIDDEN_FEATURES: tuple[str, ...] = (
     "dram_insn_bytes",
     "inp_reload_factor",
     "wgt_reload_factor",
+    "slots",
 )
 STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
 
@@ -143,16 +148,23 @@ class _Emitter:
         self._batch: list = []  # [template, deltas, deltas, ...] of deferred steady steps
         self._windows: dict = {}
         self.replay_steps = True
+        self.chunk = 0  # chunks each thread has loaded so far: chunk % slots is the next slot
 
     # ---- SRAM bases per thread ---------------------------------------------------------
-    def inp_base(self, t: int) -> int:
-        return t * self.plan.inp_tile
+    def inp_base(self, t: int, slot: int = 0) -> int:
+        return (t * self.plan.slots + slot) * self.plan.inp_tile
 
     def acc_base(self, t: int) -> int:
         return t * self.plan.acc_tile
 
-    def wgt_base(self, t: int) -> int:
-        return 0 if self.plan.weight_resident else t * self.plan.wgt_tile
+    def bias_base(self, t: int) -> int:
+        """ACC rows of thread ``t``'s bias tile, after every thread's accumulator tile."""
+        return self.plan.threads * self.plan.acc_tile + t * self.plan.bias_rows
+
+    def wgt_base(self, t: int, slot: int = 0) -> int:
+        if self.plan.weight_resident:
+            return 0
+        return (t * self.plan.slots + slot) * self.plan.wgt_tile
 
     # ---- DMA ---------------------------------------------------------------------------
     def _dma(
@@ -200,7 +212,7 @@ class _Emitter:
             )
 
     def load_input(
-        self, t: int, b: int, ci0: int, nci: int, h0: int, nh: int, w0: int, nw: int
+        self, t: int, slot: int, b: int, ci0: int, nci: int, h0: int, nh: int, w0: int, nw: int
     ) -> None:
         wl = self.wl
         rows = self._window(h0, nh, wl.h)
@@ -209,7 +221,7 @@ class _Emitter:
         h_in, w_in = ypad0 + nr + ypad1, xpad0 + nc + xpad1
         plane = wl.h * wl.w
         dram = ((b * self.ic_b + ci0) * wl.h + r0) * wl.w + c0
-        sram = self.inp_base(t)
+        sram = self.inp_base(t, slot)
         if wl.pad == 0:
             self._dma(
                 isa.OP_LOAD,
@@ -252,16 +264,29 @@ class _Emitter:
         start, stop = max(lo, 0), min(hi, size)
         return start, stop - start, start - lo, hi - stop
 
-    def load_weights(self, t: int, co0: int, nco: int, ci0: int, nci: int) -> None:
+    def load_weights(self, t: int, slot: int, co0: int, nco: int, ci0: int, nci: int) -> None:
         kk = self.wl.kernel**2
         dram = (co0 * self.ic_b + ci0) * kk
         self._dma(
             isa.OP_LOAD,
             isa.MEM_WGT,
             [(nco, self.ic_b * kk, nci * kk), (nci * kk, 1, 1)],
-            self.wgt_base(t),
+            self.wgt_base(t, slot),
             dram,
             "weight",
+        )
+
+    def load_bias(self, t: int, co0: int, nco: int) -> None:
+        """The bias of output-channel blocks [co0, co0+nco) into the thread's ACC bias rows
+        (a LOAD of memory type ACC, which VTA's compute module executes)."""
+        self.rt.mem(
+            isa.OP_LOAD,
+            isa.MEM_ACC,
+            sram_base=self.bias_base(t),
+            dram_base=co0,
+            y_size=1,
+            x_size=nco,
+            x_stride=nco,
         )
 
     def store(
@@ -286,7 +311,16 @@ class _Emitter:
 
     # ---- compute -----------------------------------------------------------------------
     def gemm_loops(
-        self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int, ci0: int
+        self,
+        t: int,
+        slot: int,
+        bi: int,
+        nco: int,
+        nh: int,
+        nw: int,
+        nci: int,
+        co0: int,
+        ci0: int,
     ) -> tuple[list[Loop], tuple[int, int, int]]:
         s, k = self.wl.stride, self.wl.kernel
         h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
@@ -303,18 +337,31 @@ class _Emitter:
             "h": Loop("h", nh, nw, s * w_in, 0),
             "w": Loop("w", nw, 1, s, 0),
         }
-        base = (self.acc_base(t) + bi * nco * nh * nw, self.inp_base(t), self.wgt_base(t) + wgt0)
+        base = (
+            self.acc_base(t) + bi * nco * nh * nw,
+            self.inp_base(t, slot),
+            self.wgt_base(t, slot) + wgt0,
+        )
         return [loops[name] for name in self.plan.gemm_order], base
 
     def gemm(
-        self, t: int, bi: int, nco: int, nh: int, nw: int, nci: int, co0: int, ci0: int
+        self,
+        t: int,
+        slot: int,
+        bi: int,
+        nco: int,
+        nh: int,
+        nw: int,
+        nci: int,
+        co0: int,
+        ci0: int,
     ) -> None:
         # The nest depends on the tile shape only; with resident weights the kernel's weight
         # base moves with the channel offsets, which makes it a different kernel.
-        shape = (t, bi, nco, nh, nw, nci)
+        shape = (t, slot, bi, nco, nh, nw, nci)
         entry = self._gemm_memo.get(shape)
         if entry is None:
-            loops, base = self.gemm_loops(t, bi, nco, nh, nw, nci, 0, 0)
+            loops, base = self.gemm_loops(t, slot, bi, nco, nh, nw, nci, 0, 0)
             folded, unrolled = fold_loops(loops, self.plan.fold_rule)
             if self.gemm_shape is None:
                 self.gemm_shape = (folded, unrolled)
@@ -326,19 +373,24 @@ class _Emitter:
         self.rt.gemm(("gemm", shape_id, base), partial(np.add, offsets, base), iters, factors)
 
     def _acc_kernel(self, kind: str, t: int, nb: int, nco: int, nh: int, nw: int):
-        """Uop kernel over the accumulator tile, for the reset GEMM or the epilogue ALU."""
+        """Uop kernel over the accumulator tile: the reset GEMM (``"reset"``), an ALU pass with
+        an immediate (``"alu"``) or the bias ``ADD`` (``"bias"``)."""
         memo = (kind, t, nb, nco, nh, nw)
         entry = self._acc_memo.get(memo)
         if entry is None:
+            # The bias ADD reads bias row co for every pixel of output-channel block co.
+            bias = kind == "bias"
             loops = [
-                Loop("b", nb, nco * nh * nw, nco * nh * nw),
-                Loop("co", nco, nh * nw, nh * nw),
-                Loop("h", nh, nw, nw),
-                Loop("w", nw, 1, 1),
+                Loop("b", nb, nco * nh * nw, 0 if bias else nco * nh * nw),
+                Loop("co", nco, nh * nw, 1 if bias else nh * nw),
+                Loop("h", nh, nw, 0 if bias else nw),
+                Loop("w", nw, 1, 0 if bias else 1),
             ]
             folded, unrolled = fold_loops(loops, self.plan.fold_rule)
-            # ALU uops read src = dst; a reset GEMM's uops read INP[0] and WGT[0].
-            base = (self.acc_base(t), self.acc_base(t) if kind == "alu" else 0, 0)
+            # ALU uops read src = dst (the bias ADD: the bias rows); a reset GEMM's uops read
+            # INP[0] and WGT[0].
+            src = {"alu": self.acc_base(t), "bias": self.bias_base(t), "reset": 0}[kind]
+            base = (self.acc_base(t), src, 0)
             iters, factors = _iters(folded)
             if kind == "reset":
                 factors = (factors[0], factors[1], 0, 0, 0, 0)
@@ -362,10 +414,19 @@ class _Emitter:
         self.rt.gemm(key, make, iters, factors, reset=True)
 
     def epilogue(self, t: int, nb: int, nco: int, nh: int, nw: int) -> None:
+        epilogue = self.plan.epilogue
         key, make, iters, factors, size = self._acc_kernel("alu", t, nb, nco, nh, nw)
         self.alu_uops = max(self.alu_uops, size)
         shift = self.wl.epilogue_shift
-        for alu_op, imm in ((isa.ALU_SHR, shift), (isa.ALU_MIN, 127), (isa.ALU_MAX, 0)):
+        if epilogue.shift_first:
+            self.rt.alu(key, make, iters, factors[:4], isa.ALU_SHR, shift)
+        if epilogue.bias:
+            bias = self._acc_kernel("bias", t, nb, nco, nh, nw)
+            self.alu_uops = max(self.alu_uops, bias[4])
+            self.rt.alu(bias[0], bias[1], bias[2], bias[3][:4], isa.ALU_ADD, None)
+        if not epilogue.shift_first:
+            self.rt.alu(key, make, iters, factors[:4], isa.ALU_SHR, shift)
+        for alu_op, imm in ((isa.ALU_MIN, 127), (isa.ALU_MAX, epilogue.clip_lo)):
             self.rt.alu(key, make, iters, factors[:4], alu_op, imm)
 
     # ---- the tile loops ----------------------------------------------------------------
@@ -395,27 +456,30 @@ class _Emitter:
         An idle thread's entry (``nh == 0``) makes the token calls and nothing else.
         """
         p, rt = self.plan, self.rt
-        for t, _b, _co0, _h0, _w0, nh, nw in tiles:
+        for t, _b, co0, _h0, _w0, nh, nw in tiles:
             rt.tag = t
             rt.dep_pop(STORE_STAGE, COMPUTE_STAGE)
             if nh:
                 self.reset(t, p.tb, p.tco, nh, nw)
+            if nh and p.epilogue.bias:
+                self.load_bias(t, co0, p.tco)
         for bi in range(p.tb):
             for chunk in range(p.n_ci):
-                ci0 = chunk * p.tci
+                ci0, slot = chunk * p.tci, self.chunk % p.slots
+                self.chunk += 1
                 for t, b, co0, h0, w0, nh, nw in tiles:
                     rt.tag = t
                     rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)
                     if nh:
-                        self.load_input(t, b + bi, ci0, p.tci, h0, nh, w0, nw)
+                        self.load_input(t, slot, b + bi, ci0, p.tci, h0, nh, w0, nw)
                     if nh and not p.weight_resident:
-                        self.load_weights(t, co0, p.tco, ci0, p.tci)
+                        self.load_weights(t, slot, co0, p.tco, ci0, p.tci)
                     rt.dep_push(LOAD_STAGE, COMPUTE_STAGE)
                 for t, _b, co0, _h0, _w0, nh, nw in tiles:
                     rt.tag = t
                     rt.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
                     if nh:
-                        self.gemm(t, bi, p.tco, nh, nw, p.tci, co0, ci0)
+                        self.gemm(t, slot, bi, p.tco, nh, nw, p.tci, co0, ci0)
                     rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)
         for t, _b, _co0, _h0, _w0, nh, nw in tiles:
             rt.tag = t
@@ -434,13 +498,14 @@ class _Emitter:
         """Emit a step, or replay a recorded one of the same shape with shifted DRAM bases.
 
         Two steps whose tiles have the same threads, sizes and input windows (so the same
-        pads and row counts) produce the same rows from the same builder state, except for
-        DRAM addresses, which move by one offset per thread and memory type. Replaying is
-        exact: tests compare it with plain emission.
+        pads and row counts) that start at the same slot produce the same rows from the same
+        builder state, except for DRAM addresses, which move by one offset per thread and
+        memory type. Replaying is exact: tests compare it with plain emission.
         """
         p, wl, rt = self.plan, self.wl, self.rt
         window = self._window
-        signature = tuple(
+        phase = self.chunk % p.slots
+        signature = (phase,) + tuple(
             (
                 t,
                 nh,
@@ -454,8 +519,9 @@ class _Emitter:
         state = rt.state()
         template = self._templates.get(signature)
         if template is not None and template[0] == state:
+            self.chunk += p.tb * p.n_ci  # a replayed step moves on the slots as an emitted one
             _, rows, tags, kinds, origins, end_state = template
-            deltas = np.zeros((self.plan.threads + 1, 4), dtype=np.int64)
+            deltas = np.zeros((self.plan.threads + 1, 5), dtype=np.int64)
             for (t, b, co0, h0, w0, _nh, _nw), origin in zip(tiles, origins, strict=True):
                 deltas[t, 1:] = np.subtract(self._dram_origin(b, co0, h0, w0), origin)
             if self._batch and self._batch[0] is not template:
@@ -480,6 +546,7 @@ class _Emitter:
         kinds[is_mem & (memory == isa.MEM_INP)] = 1
         kinds[is_mem & (memory == isa.MEM_WGT)] = 2
         kinds[is_mem & (memory == isa.MEM_OUT)] = 3
+        kinds[is_mem & (memory == isa.MEM_ACC)] = 4
         kinds[tags < 0] = 0
         origins = [self._dram_origin(b, co0, h0, w0) for _t, b, co0, h0, w0, _nh, _nw in tiles]
         self._templates[signature] = (
@@ -501,22 +568,23 @@ class _Emitter:
         shifted[:, isa.F_DRAM_BASE] += np.stack(deltas)[:, tags, kinds].reshape(-1)
         self.rt.replay(shifted, end_state)
 
-    def _dram_origin(self, b: int, co0: int, h0: int, w0: int) -> tuple[int, int, int]:
-        """DRAM element offsets a tile's input, weight and output regions are relative to."""
+    def _dram_origin(self, b: int, co0: int, h0: int, w0: int) -> tuple[int, int, int, int]:
+        """DRAM element offsets a tile's input, weight, output and bias regions are relative
+        to."""
         wl, s = self.wl, self.wl.stride
         inp = (b * self.ic_b * wl.h + h0 * s) * wl.w + w0 * s
         wgt = co0 * self.ic_b * wl.kernel**2
         out = ((b * self.oc_b + co0) * wl.oh + h0) * wl.ow + w0
-        return inp, wgt, out
+        return inp, wgt, out, co0
 
     def run(self) -> tuple[np.ndarray, np.ndarray, int]:
         p, rt, wl = self.plan, self.rt, self.wl
-        for _ in range(p.threads):
+        for _ in range(p.threads * p.slots):
             rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)  # WAR credit: buffers start free
         for _ in range(p.threads):
             rt.dep_push(STORE_STAGE, COMPUTE_STAGE)
         if p.weight_resident:
-            self.load_weights(0, 0, self.oc_b, 0, self.ic_b)
+            self.load_weights(0, 0, 0, self.oc_b, 0, self.ic_b)
         n_steps = 0
         for group in self.steps():
             n_steps += 1
@@ -534,7 +602,7 @@ class _Emitter:
             else:
                 self._emit_step(tiles)
         self.flush_replays()
-        for _ in range(p.threads):
+        for _ in range(p.threads * p.slots):
             rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)  # drain the WAR credits
         rt.commit_pending_pop(LOAD_STAGE)
         for _ in range(p.threads):
@@ -556,6 +624,7 @@ def _hidden_from_plan(plan: ConvPlan, hidden: dict) -> None:
         threads=plan.threads,
         threads_h=plan.threads_h,
         threads_co=plan.threads_co,
+        slots=plan.slots,
         weight_resident=int(plan.weight_resident),
         fold_rule=plan.fold_rule,
         n_tiles_h=plan.n_h,
@@ -663,7 +732,7 @@ def compile_plan(plan: ConvPlan, *, replay: bool = True) -> CompiledConv:
         isa.MEM_WGT: (wl.oc // target.block) * (wl.ic // target.block) * wl.kernel**2,
         isa.MEM_OUT: wl.n // target.batch * (wl.oc // target.block) * wl.oh * wl.ow,
         isa.MEM_UOP: len(uops),
-        isa.MEM_ACC: 0,
+        isa.MEM_ACC: wl.oc // target.block if plan.epilogue.bias else 0,
     }
     program = Program(target, fields, uops, dram)
     _hidden_from_program(emitter, program, n_steps, hidden)
@@ -672,7 +741,7 @@ def compile_plan(plan: ConvPlan, *, replay: bool = True) -> CompiledConv:
 
 def _check_uop_depth(plan: ConvPlan, emitter: _Emitter) -> None:
     """NEST-C refuses a schedule whose largest uop kernel cannot fit the uop buffer."""
-    loops, _ = emitter.gemm_loops(0, 0, plan.tco, plan.th, plan.tw, plan.tci, 0, 0)
+    loops, _ = emitter.gemm_loops(0, 0, 0, plan.tco, plan.th, plan.tw, plan.tci, 0, 0)
     _, unrolled = fold_loops(loops, plan.fold_rule)
     size = 1
     for loop in unrolled:

@@ -33,10 +33,18 @@ import numpy as np
 
 from .compiler import CompiledConv, compile_conv2d
 from .fsim import run_program
+from .plan import Epilogue
 from .schedule import legal_order
 from .sim import simulate, simulate_reference
 from .target import Target
-from .workload import Conv2D, pack_data, pack_kernel, random_operands, reference_conv2d
+from .workload import (
+    Conv2D,
+    pack_data,
+    pack_kernel,
+    random_bias,
+    random_operands,
+    reference_conv2d,
+)
 
 __all__ = [
     "Measurement",
@@ -154,7 +162,12 @@ def run_compiled(
     )
     if functional:
         result.output_matches_reference = check_functional(
-            workload, target, program, seed, functional_orders(program, run)
+            workload,
+            target,
+            program,
+            seed,
+            functional_orders(program, run),
+            epilogue=compiled.plan.epilogue,
         )
     return result
 
@@ -216,16 +229,38 @@ def check_functional(
     program,
     seed: int,
     orders: list[np.ndarray] | None = None,
+    *,
+    epilogue: Epilogue,
 ) -> bool:
     """Run ``program`` on random operands in each of ``orders`` (instruction indices; default:
-    the stream's order only); True when every output equals the reference bit for bit."""
+    the stream's order only); True when every output equals the reference bit for bit.
+
+    ``epilogue`` is the compiler's (``compiled.plan.epilogue``): with a bias, the ACC DRAM
+    region holds it, one row of ``BATCH x BLOCK`` per output-channel block.
+    """
     data, kernel = random_operands(workload, seed)
-    expected = reference_conv2d(workload, data, kernel)
+    bias = None
+    if epilogue.bias:  # a reach of about the int8 range once shifted
+        reach = 256 if epilogue.shift_first else 256 << workload.epilogue_shift
+        bias = random_bias(workload, seed, reach)
+    expected = reference_conv2d(
+        workload,
+        data,
+        kernel,
+        bias=bias,
+        shift_first=epilogue.shift_first,
+        clip_lo=epilogue.clip_lo,
+    )
+    acc = None
+    if bias is not None:
+        rows = bias.reshape(-1, 1, target.block)
+        acc = np.ascontiguousarray(np.broadcast_to(rows, (len(rows), target.batch, target.block)))
     for order in orders or [None]:
         out = run_program(
             program,
             inp=pack_data(data, target.batch, target.block).reshape(-1, target.batch, target.block),
             wgt=pack_kernel(kernel, target.block).reshape(-1, target.block, target.block),
+            acc=acc,
             order=order,
         ).out
         if not (out == pack_data(expected, target.batch, target.block).reshape(out.shape)).all():

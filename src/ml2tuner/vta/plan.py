@@ -6,10 +6,13 @@ Two compilers are modelled, one per template:
   virtual threads split the outer co / h tile loops (``cthread``), the GEMM uop scope is the
   loop nest ``(k_i, x_j, d_j, d_i, x_co, x_i)`` whose two outermost non-unit loops fold into
   ``iter_out``/``iter_in``, loads and the store are single 2-D DMAs (``inject_dma_intrin``).
-* ``nestc`` — a NEST-C-like aggressive compiler: the user sets the output tile and the virtual
-  thread count; the compiler derives channel tiling to fill the buffers, keeps the weights
-  resident when they fit, folds the two *largest* loops of the uop nest (fewest uops), emits one
-  padded 2-D DMA per input plane and handles remainder tiles.
+* ``nestc`` — NEST-C's conv library as far as its public sources show it (``docs/nestc.md``):
+  the user sets the output tile (clipped to the output) and the virtual thread count; the
+  threads are ping-pong INP/WGT slots over the input-channel chunks of one accumulator tile
+  (``docs/nestc.md`` §1, reading (b)); the compiler derives channel tiling to fill the buffers,
+  keeps the weights resident when they fit, folds the two *largest* loops of the uop nest
+  (fewest uops), emits one padded 2-D DMA per input plane, handles remainder tiles and adds the
+  bias in the epilogue (§7).
 
 A plan is pure arithmetic; :mod:`.compiler` turns it into instructions.
 """
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from .target import Target
 from .workload import Conv2D
 
-__all__ = ["CompileError", "Loop", "ConvPlan", "plan_conv2d", "fold_loops"]
+__all__ = ["CompileError", "Epilogue", "Loop", "ConvPlan", "plan_conv2d", "fold_loops"]
 
 
 class CompileError(Exception):
@@ -62,6 +65,30 @@ def fold_loops(loops: list[Loop], rule: str) -> tuple[list[Loop], list[Loop]]:
 
 
 @dataclass(frozen=True)
+class Epilogue:
+    """What the compiler appends to the reduction, in ALU passes over the accumulator tile.
+
+    ``bias``: a per-output-channel int32 bias is loaded into the accumulator SRAM (one row per
+    output-channel block) and added by an ALU ``ADD``; ``shift_first``: the ``SHR`` comes
+    before that ``ADD`` (else after it); ``clip_lo``: the immediate of the final ``MAX`` (0
+    folds a ReLU into the clip, -128 is a plain int8 clip), after ``MIN 127``.
+    """
+
+    bias: bool
+    shift_first: bool
+    clip_lo: int
+
+
+# TVM's ResNet-18 conv2d tuning task (apache/tvm v0.18.0 vta/scripts/tune_conv2d.py:76-104):
+# right_shift, add bias, clip to [0, 127] as two stages, cast (docs/vta-model.md "Epilogue").
+TVM_EPILOGUE = Epilogue(bias=True, shift_first=True, clip_lo=0)
+# NEST-C's profiled convs: bias on, ReLU off (the bundles' argument row doRelu=0, doBias=1),
+# Glow's VTA interpreter adds the bias before the shift and clips to [-128, 127]
+# (docs/nestc.md §7).
+NESTC_EPILOGUE = Epilogue(bias=True, shift_first=False, clip_lo=-128)
+
+
+@dataclass(frozen=True)
 class ConvPlan:
     """Every schedule decision for one conv2d configuration."""
 
@@ -83,8 +110,13 @@ class ConvPlan:
     checks_uop_depth: bool  # the compiler refuses a kernel larger than the uop buffer (NEST-C)
     # A lockstep step with fewer tiles than threads still runs every thread's token handshakes
     # (TVM: the split's guard skips the data, CoProcSync keeps the tokens) or only the active
-    # threads' (the nestc stand-in: the public NEST-C sources do not say).
+    # threads' (False; the nestc model has one thread, whose slots never idle).
     syncs_idle_threads: bool
+    # INP (and non-resident WGT) slots per thread that successive input-channel chunks of one
+    # accumulator tile alternate over: 1 in TVM (one buffer region per virtual thread), the
+    # ping-pong depth in the nestc model, whose virtual threads are these slots.
+    slots: int
+    epilogue: Epilogue
 
     @property
     def threads(self) -> int:
@@ -133,12 +165,20 @@ class ConvPlan:
             )
         return self.tco * self.tci * k * k
 
+    @property
+    def bias_rows(self) -> int:
+        """ACC rows a thread's bias tile takes: one per output-channel block of the tile (the
+        bias is the same for every batch row; TVM's test scripts give it a batch axis, which
+        only matters for batch tiles > 1)."""
+        return self.tco if self.epilogue.bias else 0
+
     def buffer_use(self) -> dict[str, int]:
-        """Elements each SRAM holds at once (per-thread tiles times threads)."""
+        """Elements each SRAM holds at once (per-slot tiles times slots times threads)."""
+        slots = self.threads * self.slots
         return {
-            "inp": self.inp_tile * self.threads,
-            "acc": self.acc_tile * self.threads,
-            "wgt": self.wgt_tile * (1 if self.weight_resident else self.threads),
+            "inp": self.inp_tile * slots,
+            "acc": (self.acc_tile + self.bias_rows) * self.threads,
+            "wgt": self.wgt_tile * (1 if self.weight_resident else slots),
         }
 
 
@@ -154,19 +194,21 @@ def _check_capacity(plan: ConvPlan) -> None:
             raise CompileError(
                 "buffer_capacity",
                 f"{name} buffer: {used} elements needed with {plan.threads} "
-                f"thread(s), {depth[name]} available",
+                f"thread(s) x {plan.slots} slot(s), {depth[name]} available",
             )
 
 
 def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     block = target.block
+    # A tile larger than the output is clipped to it: NEST-C's sweep runs tiles up to 56 on
+    # every layer and ships a 7x7 tile for a 6x6 output (docs/nestc.md §3).
     th, tw = min(knobs["tile_h"], wl.oh), min(knobs["tile_w"], wl.ow)
-    # Threads beyond the number of row tiles would idle; the compiler drops them.
-    threads = min(knobs["n_vthread"], math.ceil(wl.oh / th))
     ic_b, oc_b, k = wl.ic // block, wl.oc // block, wl.kernel
     resident = oc_b * ic_b * k * k <= target.wgt_depth
 
     def candidate(tco: int, tci: int) -> ConvPlan:
+        # The virtual threads are ping-pong slots of the reduction chunks; more slots than
+        # chunks would idle, so the compiler uses at most one per chunk.
         return ConvPlan(
             "nestc",
             wl,
@@ -176,7 +218,7 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             tw,
             tci,
             tco,
-            threads,
+            1,
             1,
             resident,
             "largest",
@@ -185,10 +227,13 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             False,
             True,
             False,
+            min(knobs["n_vthread"], ic_b // tci),
+            NESTC_EPILOGUE,
         )
 
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
-    # chunk that fits the input (and weight) buffers: fewer reloads of inputs and partial sums.
+    # chunk whose slots fit the input (and weight) buffers: fewer reloads of inputs and partial
+    # sums. NEST-C's library derives these inside (not public; docs/nestc.md §4).
     for tco in _divisors_desc(oc_b):
         for tci in _divisors_desc(ic_b):
             plan = candidate(tco, tci)
@@ -223,6 +268,8 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
         True,
         False,
         True,
+        1,
+        TVM_EPILOGUE,
     )
     # split(x_co0, factor=nthread) on an extent it does not divide leaves a guard (a `likely`
     # condition, MakeBoundCheck in apache/tvm src/te/schedule/message_passing.cc): in the last

@@ -181,12 +181,12 @@ class StreamBuilder:
         iters: tuple[int, int],
         factors: tuple[int, int, int, int],
         alu_opcode: int,
-        imm: int,
+        imm: int | None,
     ) -> None:
-        """An ALU op with an immediate over the uop kernel ``key``."""
-        self._loop_insn(
-            isa.OP_ALU, key, make_uops, iters, (*factors, 0, 0), 0, (alu_opcode, 1, imm)
-        )
+        """An ALU op over the uop kernel ``key``: ``ACC[dst] op imm``, or with ``imm`` None
+        ``ACC[dst] op ACC[src]``."""
+        alu = (alu_opcode, 0, 0) if imm is None else (alu_opcode, 1, imm)
+        self._loop_insn(isa.OP_ALU, key, make_uops, iters, (*factors, 0, 0), 0, alu)
 
     # ---- micro-op kernels --------------------------------------------------------------
     def _use_kernel(self, key: object, make_uops: Callable[[], np.ndarray]) -> tuple[int, int]:

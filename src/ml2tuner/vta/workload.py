@@ -2,7 +2,8 @@
 
 Data is packed ``NCHW{B}n{BLOCK}c`` (``(N/B, C/BLOCK, H, W, B, BLOCK)``) and the kernel
 ``OIHW{BLOCK}o{BLOCK}i`` (``(O/BLOCK, I/BLOCK, KH, KW, BLOCK, BLOCK)``), as TVM's VTA conv2d
-packs them. The epilogue is VTA's: arithmetic shift right, clip to [0, 127], cast to int8.
+packs them. The epilogue is the compiler's (``plan.Epilogue``): an optional per-channel bias,
+arithmetic shift right, clip to [0, 127] (TVM) or [-128, 127] (NEST-C), cast to int8.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "pack_kernel",
     "unpack_output",
     "random_operands",
+    "random_bias",
 ]
 
 
@@ -168,10 +170,30 @@ def unpack_output(packed: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(packed.transpose(0, 4, 1, 5, 2, 3).reshape(nb * b, cb * bl, h, w))
 
 
-def reference_conv2d(workload: Conv2D, data: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Direct convolution in int64 on unpacked NCHW/OIHW int8 data, then the VTA epilogue.
+def reference_conv2d(
+    workload: Conv2D,
+    data: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    bias: np.ndarray | None = None,
+    shift_first: bool = False,
+    clip_lo: int = 0,
+) -> np.ndarray:
+    """Direct convolution in int64 on unpacked NCHW/OIHW int8 data, then the epilogue.
 
     Independent of the compiler and simulators: used as the golden output.
+
+    Args:
+        workload: the layer.
+        data: NCHW int8 input.
+        kernel: OIHW int8 weights.
+        bias: optional int32 per output channel, added to the accumulator before the shift
+            (Glow's VTA interpreter, which NEST-C's outputs are checked against:
+            ``acc + bias``, shift, clip; docs/nestc.md §7) or after it (``shift_first``, TVM's
+            ``vta/scripts/tune_conv2d.py``).
+        clip_lo: lower bound of the final clip (0: TVM's clip, which folds a ReLU; -128: int8).
+    Returns:
+        NCHW int8 output.
     """
     wl = workload
     padded = np.pad(data.astype(np.int64), ((0, 0), (0, 0), (wl.pad, wl.pad), (wl.pad, wl.pad)))
@@ -186,8 +208,13 @@ def reference_conv2d(workload: Conv2D, data: np.ndarray, kernel: np.ndarray) -> 
                 kw : kw + wl.stride * wl.ow : wl.stride,
             ]
             acc += np.einsum("nchw,oc->nohw", window, k64[:, :, kh, kw], optimize=True)
-    acc = acc.astype(np.int32)  # the accumulator is 32-bit; int8 operands never overflow it
-    return np.clip(acc >> wl.epilogue_shift, 0, 127).astype(np.int8)
+    acc = acc.astype(np.int32).astype(np.int64)  # the accumulator is 32-bit
+    added = 0 if bias is None else bias.astype(np.int64)[None, :, None, None]
+    if shift_first:
+        acc = (acc >> wl.epilogue_shift) + added
+    else:
+        acc = (acc + added) >> wl.epilogue_shift
+    return np.clip(acc, clip_lo, 127).astype(np.int8)
 
 
 def random_operands(workload: Conv2D, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -197,3 +224,10 @@ def random_operands(workload: Conv2D, seed: int) -> tuple[np.ndarray, np.ndarray
     data = rng.integers(0, 128, size=(wl.n, wl.ic, wl.h, wl.w), dtype=np.int8)
     kernel = rng.integers(-128, 128, size=(wl.oc, wl.ic, wl.kernel, wl.kernel), dtype=np.int8)
     return data, kernel
+
+
+def random_bias(workload: Conv2D, seed: int, reach: int) -> np.ndarray:
+    """Random int32 bias per output channel in ``[-reach, reach)``: choose ``reach`` so the bias
+    moves outputs across the clip in both directions."""
+    rng = np.random.default_rng([seed, 1])
+    return rng.integers(-reach, reach, size=workload.oc, dtype=np.int32)
