@@ -45,6 +45,7 @@ def test_prototype_preset_is_the_prototypes_loop(nestc_tables):
 
 def test_with_every_idea_off_it_is_ml2tuner(nestc_tables):
     off = {"v_hidden": False, "a_scores_all": False, "prior": "none", "n_random": 16}
+    off |= {"v_threshold": 0.5, "epsilon": 0.05}  # ml2tuner's
     plus = run_tuning(_tuner(nestc_tables, **off), ReplayMeasurer(nestc_tables.measured), 40)
     base = run_tuning(
         make_tuner("ml2tuner", nestc_tables.tuning_space(), options={**FAST, "n_random": 16}),

@@ -2,8 +2,8 @@
 
 The loop is :class:`~._ml2tuner.ML2Tuner`'s (V filters, A ranks, the top ``batch_size`` are
 measured, the models retrain); each idea below is an option that can be switched off, and with
-all of them off (``v_hidden: false, a_scores_all: false, prior: none``) the strategy is
-``ml2tuner``:
+all of them off (``v_hidden: false, a_scores_all: false, prior: none`` and ml2tuner's
+``v_threshold: 0.5, epsilon: 0.05``) the strategy is ``ml2tuner``:
 
 * ``v_hidden`` — V sees the hidden features too. Validity in these spaces is decided by
   compiler decisions (fold rule, buffer use, thread split) that the knobs only imply.
