@@ -26,6 +26,10 @@ def test_best_rank_counts_ties_against_the_predictor():
     assert best_rank(latency, -latency) == 4  # predicted slowest
     assert best_rank(latency, np.zeros(4)) == 4  # a constant predictor ranks it last
     assert best_rank(latency, np.array([0.0, 1.0, 1.0, 2.0])) == 3
+    # a configuration as fast as the fastest (the same program) is the best too
+    twins = np.array([5.0, 1.0, 3.0, 1.0])
+    assert best_rank(twins, np.array([9.0, 2.0, 2.0, 2.0])) == 2
+    assert best_rank(twins, np.array([0.0, 9.0, 1.0, 2.0])) == 3
 
 
 def test_the_schema_lists_every_family():

@@ -59,15 +59,18 @@ def top_k_recall(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> float:
 def best_rank(latency: np.ndarray, predicted: np.ndarray) -> int:
     """Rank (1-based) of the truly fastest configuration when sorted by predicted latency.
 
-    Ties count against the predictor: configurations predicted as fast as the true best are
-    ranked before it, so a constant predictor ranks it last. Measuring the configurations in
-    predicted order, this many measurements include the true best.
+    Measuring the configurations in predicted order, this many measurements include one of the
+    truly fastest (several configurations can share the fastest latency, e.g. the same program
+    from different knobs). Ties count against the predictor: a slower configuration predicted
+    as fast as the best-predicted fastest one is measured first, so a constant predictor ranks
+    the fastest after every slower configuration.
     """
     latency, predicted = np.asarray(latency, float), np.asarray(predicted, float)
     if latency.size == 0:
         raise ValueError("no configurations to rank")
-    best = int(np.argmin(latency))
-    return int((predicted <= predicted[best]).sum())
+    fastest = latency == latency.min()
+    cut = predicted[fastest].min()
+    return int((predicted < cut).sum() + ((predicted == cut) & ~fastest).sum() + 1)
 
 
 def best_rank_pct(latency: np.ndarray, predicted: np.ndarray) -> float:
