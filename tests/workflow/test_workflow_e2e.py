@@ -149,8 +149,8 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
     assert logs == rules and benches == rules
     shard_log = (workdir / "logs/simulate_shard/tiny/T1/nestc/shard0.log").read_text()
     assert re.search(r"simulate tiny/T1/nestc: 200/200 \(100%\)", shard_log)
-    tune_log = (workdir / "logs/tune/tiny/T1/nestc/ml2tuner/seed0.log").read_text()
-    assert "ml2tuner seed 0: 20 trials" in tune_log
+    tune_log = (workdir / "logs/tune/tiny/T1/nestc.log").read_text()  # every run of the unit
+    assert "0 done already" in tune_log and "ml2tuner seed 0: 20 trials" in tune_log
     train_log = (workdir / "logs/train_models/tiny/T1/nestc.log").read_text()
     assert "RMSE(A) / RMSE(P)" in train_log
 
@@ -213,7 +213,7 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir, snakemake
         "simulate_shard": 3,
         "merge_measured": 1,
         "train_models": 1,
-        "tune": 4,
+        "tune": 1,  # one job runs every strategy x seed of T2
         "summary": 1,
         "report": 1,
         "all": 1,
