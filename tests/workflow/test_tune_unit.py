@@ -175,11 +175,11 @@ def test_the_whole_network_plans_at_most_1000_jobs(repo_root, tmp_path):
         copy(source, tmp_path / name)
     exe = Path(sys.executable).with_name("snakemake")
     proc = subprocess.run(
-        [str(exe), "-n", "--configfile", "config/resnet18.yaml"],
+        [str(exe), "-n", "--quiet", "rules", "--configfile", "config/resnet18.yaml"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
