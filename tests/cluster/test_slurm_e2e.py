@@ -58,8 +58,8 @@ WALL_TIME_COLUMN = re.compile(r"wall|duration|elapsed|seconds|(^|_)time(_|$)")
 
 
 def _workflow_e2e():
-    """tests/workflow/test_workflow_e2e.py, for its list of workflow files and snakemake path."""
-    path = REPO / "tests/workflow/test_workflow_e2e.py"
+    """tests/workflow/conftest.py, for its list of workflow files and snakemake path."""
+    path = REPO / "tests/workflow/conftest.py"
     spec = importlib.util.spec_from_file_location("ml2tuner_workflow_e2e", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -43,11 +43,15 @@ def copy_workflow(root: Path) -> Path:
     return root
 
 
+def snakemake_command() -> list[str]:
+    """How to start ``snakemake``: the script beside this Python, else ``python -m snakemake``."""
+    exe = Path(sys.executable).with_name("snakemake")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
+
+
 def snakemake_argv(*args: str) -> list[str]:
     """The command line of a run on tiny.yaml (in the run's folder) with ``args`` appended."""
-    exe = Path(sys.executable).with_name("snakemake")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
-    return [*command, "--cores", "2", "--configfile", "tiny.yaml", *args]
+    return [*snakemake_command(), "--cores", "2", "--configfile", "tiny.yaml", *args]
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
