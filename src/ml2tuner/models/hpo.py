@@ -144,7 +144,11 @@ def run_study(
     Returns:
         The study, with at least ``n_trials`` completed trials.
     """
-    storage = JournalStorage(JournalFileBackend(str(journal_path)))
+    # Absolute: Optuna's lock is a symlink to the journal, and a relative target resolves from
+    # the lock's own folder, where nothing is; a lock left by a killed job would then never
+    # go stale and a rerun would wait on it forever. With a target that exists, Optuna
+    # releases a stale lock after its 30 s grace period.
+    storage = JournalStorage(JournalFileBackend(str(Path(journal_path).resolve())))
     with quiet_optuna():
         study = optuna.create_study(
             study_name=study_name,
