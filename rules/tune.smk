@@ -13,6 +13,7 @@ rule tune:
         compiled=f"{UNIT}/compiled.parquet",
         measured=f"{UNIT}/measured.parquet",
         statistics=f"{UNIT}/simstats.parquet",  # counting-pass statistics: no measurement
+        priors=tune_priors,  # warm-start models of the other units (rules/prior.smk)
     output:
         trials=update(tuning_tables()),
     params:

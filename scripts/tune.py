@@ -23,4 +23,5 @@ with job_log(snakemake.log[0]):
         budget=int(snakemake.params.budget),
         settings={s: dict(v) for s, v in snakemake.params.settings.items()},
         statistics_path=snakemake.input.statistics,
+        priors={Path(folder).name: folder for folder in snakemake.input.priors},
     )

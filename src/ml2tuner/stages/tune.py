@@ -38,6 +38,7 @@ from ..workflow.tables import (
     read_table,
     write_table,
 )
+from .prior import warm_start
 
 __all__ = ["STRATEGIES", "TuningRun", "is_done", "run_tune", "run_tune_unit"]
 
@@ -106,6 +107,7 @@ def run_tune_unit(
     budget: int,
     settings: Mapping[str, Mapping[str, Any]],
     statistics_path: str | Path | None = None,
+    priors: Mapping[str, str | Path] | None = None,
 ) -> list[TuningRun]:
     """Run every run of ``runs`` that is not done yet (:func:`is_done`), in order.
 
@@ -119,12 +121,20 @@ def run_tune_unit(
         budget: measurements per run (capped at the space size).
         settings: strategy → its ``tuner_settings`` (a strategy left out runs with its
             defaults).
+        priors: strategy → its ``prior/{strategy}`` folder (:mod:`.prior`), for the
+            strategies that asked for a prior and have one.
     Returns:
         the runs that were run (the others were done already).
     """
     _check_strategies([run.strategy for run in runs])
     replay = _load(unit, space_path, compiled_path, measured_path, statistics_path)
-    todo = [run for run in runs if not is_done(run, replay, budget, settings.get(run.strategy, {}))]
+    priors = priors or {}
+    todo = [
+        run
+        for run in runs
+        if not is_done(run, replay, budget, settings.get(run.strategy, {}))
+        or _prior_is_newer(run, priors.get(run.strategy))
+    ]
     logger.info(
         "%s: %d tuning runs, %d done already, %d to run",
         unit.path,
@@ -134,7 +144,7 @@ def run_tune_unit(
     )
     for i, run in enumerate(todo, 1):
         logger.info("run %d/%d: %s seed %d", i, len(todo), run.strategy, run.seed)
-        _tune_one(replay, run, budget, settings.get(run.strategy, {}))
+        _tune_one(replay, run, budget, settings.get(run.strategy, {}), priors.get(run.strategy))
     return todo
 
 
@@ -159,6 +169,13 @@ def is_done(run: TuningRun, replay: _Replay, budget: int, settings: Mapping[str,
         and meta.get("ml2tuner_version") == __version__
         and run.path.stat().st_mtime_ns > newest_input
     )
+
+
+def _prior_is_newer(run: TuningRun, prior_dir: str | Path | None) -> bool:
+    """Whether the run's prior was (re)built after its table: a retrained prior re-runs it."""
+    if prior_dir is None:
+        return False
+    return Path(prior_dir).stat().st_mtime_ns > run.path.stat().st_mtime_ns
 
 
 def _check_strategies(strategies: Sequence[str]) -> None:
@@ -201,9 +218,16 @@ def _run_metadata(
     return meta
 
 
-def _tune_one(replay: _Replay, run: TuningRun, budget: int, settings: Mapping[str, Any]) -> None:
+def _tune_one(
+    replay: _Replay,
+    run: TuningRun,
+    budget: int,
+    settings: Mapping[str, Any],
+    prior_dir: str | Path | None = None,
+) -> None:
     space, unit = replay.space, replay.unit
     tuner = make_tuner(run.strategy, space, seed=run.seed, options=settings)
+    warm_start(tuner, prior_dir, unit)
     if budget > space.n:
         logger.info("budget %d exceeds the space (%d configurations): capped", budget, space.n)
     logger.info(
