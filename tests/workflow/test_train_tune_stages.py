@@ -227,10 +227,11 @@ def test_bad_strategy_options_are_refused(unit_dir, tmp_path):
 
 
 def test_tuning_reads_no_model_of_the_train_stage(unit_dir, tmp_path):
-    """The tune rule's inputs are space, compiled and measured only: the tuners train online."""
+    """The tune rule's inputs are space, compiled, measured and the counting pass's statistics
+    only: the tuners train online."""
     bare = tmp_path / "unit"
     bare.mkdir()
-    for name in ("space.parquet", "compiled.parquet", "measured.parquet"):
+    for name in ("space.parquet", "compiled.parquet", "measured.parquet", "simstats.parquet"):
         (bare / name).write_bytes((unit_dir / name).read_bytes())
     alone = read_table(_tune(bare, tmp_path / "alone.parquet", "ml2tuner", seed=3), "tuning")
     beside = read_table(_tune(unit_dir, tmp_path / "beside.parquet", "ml2tuner", seed=3), "tuning")
