@@ -182,7 +182,7 @@ def plot_topk(curves: pd.DataFrame) -> Figure:
                 rows["best_ratio"],
                 where="post",
                 color=colors[model],
-                label=f"{model} (best at {found:.1f} %)",
+                label=f"{model} (best at {found:.2g} %)",
             )
         ax.axvline(TOP_SHARE_PCT, color="0.3", ls=":", lw=1)
         ax.text(
