@@ -36,6 +36,7 @@ FAST_OPTIONS = {
     "autotvm": {"plan_size": 10, "n_iter": 40},
     "hwinit": {"plan_size": 10, "n_iter": 40},
     "ml2tuner": {"n_random": 10, "num_boost_round": 15},
+    "ml2tuner_plus": {"n_random": 10, "num_boost_round": 15},
     "active": {"n_init": 10, "num_boost_round": 10, "n_models": 2},
     "optuna": {"n_startup_trials": 5, "batch_size": 2, "max_retries": 1},
     "simstats": {"n_init": 10},

@@ -26,8 +26,10 @@ def test_every_rule_declares_log_benchmark_threads_resources_env(repo_root):
         "train_models",
         "prior",
         "tune",
+        "simstats_models",
         "summary",
         "report",
+        "simstats_report",
     }
     for name, body in rules.items():
         for directive in (

@@ -41,6 +41,8 @@ def prior_scope(strategy: str, options: Mapping[str, Any] | None) -> str:
 
 def prior_units(unit: Unit, units: Sequence[Unit], scope: str) -> list[Unit]:
     """The units of ``units`` in ``scope`` of ``unit`` (same template; never ``unit``)."""
+    if scope == "none":
+        return []
     tuned = unit_identity(unit.workload, unit.target)
     same_template = [u for u in units if u.template == unit.template]
     return [u for u in same_template if in_scope(scope, tuned, unit_identity(u.workload, u.target))]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ PRIOR_ROWS_PER_SOURCE = 10_000
 _SOURCES_ATTR = "ml2tuner_prior_sources"
 
 
+@cache  # the workflow asks for every unit pair while it plans: build each identity once
 def unit_identity(layer: Any, target: Any) -> tuple[tuple, tuple]:
     """``(layer key, target key)``: the ``l_*`` and ``t_*`` feature values of a unit."""
     frame = feature_table(
