@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml2tuner.stages import run_compile, run_enumerate, run_merge, run_simulate_shard, run_train
+from ml2tuner.stages import (
+    run_compile,
+    run_enumerate,
+    run_merge,
+    run_merge_statistics,
+    run_simulate_shard,
+    run_train,
+)
 from ml2tuner.workflow import Unit, read_metadata, read_table, write_table
 from ml2tuner.workflow.columns import knob_names, tuning_columns
 from ml2tuner.workflow.config import load_config
@@ -112,12 +119,19 @@ def tiny_experiment(tmp_path_factory) -> TinyExperiment:
         d = root / "results" / unit.path
         run_enumerate(unit, d / "space.parquet")
         run_compile(unit, d / "space.parquet", d / "compiled.parquet")
-        shard = d / "measured" / "shard0.parquet"
+        shard, stats = d / "measured" / "shard0.parquet", d / "simstats" / "shard0.parquet"
         run_simulate_shard(
-            unit, d / "space.parquet", d / "compiled.parquet", cfg.shard_bounds(unit)[0], shard
+            unit,
+            d / "space.parquet",
+            d / "compiled.parquet",
+            cfg.shard_bounds(unit)[0],
+            shard,
+            stats,
         )
         run_merge(unit, [shard], d / "measured.parquet")
+        run_merge_statistics(unit, [stats], d / "simstats.parquet")  # a tune input
         shard.unlink()
+        stats.unlink()
         run_train(
             unit,
             d / "space.parquet",

@@ -214,8 +214,10 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir, snakemake
         "merge_measured": 1,
         "train_models": 1,
         "tune": 1,  # one job runs every strategy x seed of T2
+        "simstats_models": 1,
         "summary": 1,
         "report": 1,
+        "simstats_report": 1,
         "all": 1,
     }
     snakemake(workdir)
