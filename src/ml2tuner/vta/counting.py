@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._sim_numba import Q_COMPUTE, Q_LOAD, Q_STORE, _route
+from ._sim_numba import COUNTER_NAMES, Q_COMPUTE, Q_LOAD, Q_STORE, _route
 from .isa import (
     F_ITER_IN,
     F_ITER_OUT,
@@ -53,21 +53,11 @@ from .target import Target
 
 __all__ = ["STATISTIC_NAMES", "count_stream"]
 
+# The timing simulator's instruction-level counters come first, same names, same order (the
+# counters after fetch_bytes are about time: busy, stall, bus and pad cycles).
+_TIMING_COUNTERS = COUNTER_NAMES[: COUNTER_NAMES.index("fetch_bytes") + 1]
 STATISTIC_NAMES = (
-    # the timing simulator's instruction-level counters, same names, same values
-    "inp_load_nbytes",
-    "wgt_load_nbytes",
-    "acc_load_nbytes",
-    "uop_load_nbytes",
-    "out_store_nbytes",
-    "gemm_counter",
-    "reset_counter",
-    "alu_counter",
-    "insn_count",
-    "load_insns",
-    "compute_insns",
-    "store_insns",
-    "fetch_bytes",
+    *_TIMING_COUNTERS,
     # instructions by kind
     "n_load_inp",
     "n_load_wgt",
