@@ -102,7 +102,8 @@ def tuning_tables():
 
 def _prior_units(unit, strategy):
     """The run's other units a strategy's prior for ``unit`` learns from (none: no prior)."""
-    return prior_units(unit, WF.units(), prior_scope(strategy, WF.strategy_settings(strategy)))
+    spec = WF.strategy(strategy)
+    return prior_units(unit, WF.units(), prior_scope(spec.tuner, spec.settings))
 
 
 def prior_tables(kind):
@@ -134,8 +135,14 @@ def tune_priors(wildcards):
 
 
 def tuner_settings(wildcards):
-    """Every configured strategy's ``tuner_settings`` (a params entry: a change re-runs tune)."""
+    """Every configured strategy's options (a params entry: a change re-runs tune)."""
     return {strategy: WF.strategy_settings(strategy) for strategy in WF.strategies}
+
+
+def variant_params(wildcards):
+    """Every variant's tuner and budget (a params entry: a change re-runs tune)."""
+    return {name: [WF.strategy(name).tuner, WF.strategy(name).budget] for name in WF.variants
+            if name in WF.strategies}
 
 
 def _unit_paths(pattern):
@@ -184,5 +191,7 @@ def simulate_runtime(wildcards):
 
 
 def tune_runtime(wildcards):
-    """Every tuning run of a unit, each at most ``budget`` measurements (0.05 s each)."""
-    return _minutes(len(TUNING_RUNS) * min(WF.budget, unit_of(wildcards).space_size()), 0.05)
+    """Every tuning run of a unit, each at most its budget's measurements (0.05 s each)."""
+    size = unit_of(wildcards).space_size()
+    measurements = sum(min(WF.strategy(strategy).budget, size) for strategy, _ in TUNING_RUNS)
+    return _minutes(measurements, 0.05)

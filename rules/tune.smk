@@ -20,6 +20,7 @@ rule tune:
         runs=TUNING_RUNS,
         budget=WF.budget,
         settings=tuner_settings,
+        variants=variant_params,
     log:
         f"logs/tune/{UNIT_WC}.log",
     benchmark:

@@ -21,7 +21,7 @@ with job_log(snakemake.log[0]):
         unit,
         sources,
         snakemake.output.models,
-        strategy=wc.strategy,
+        strategy=run_config.strategy(wc.strategy).tuner,
         settings=dict(snakemake.params.settings),
         seed=int(snakemake.params.seed),
     )

@@ -7,9 +7,11 @@ from ml2tuner.workflow import job_log, load_config
 
 with job_log(snakemake.log[0]):
     wc = snakemake.wildcards
-    unit = load_config(snakemake.config).unit(wc.target, wc.layer, wc.template)
+    run_config = load_config(snakemake.config)
+    unit = run_config.unit(wc.target, wc.layer, wc.template)
+    specs = {name: run_config.strategy(name) for name in run_config.strategies}
     runs = [
-        TuningRun(strategy, int(seed), Path(path))
+        TuningRun(strategy, int(seed), Path(path), specs[strategy].tuner, specs[strategy].budget)
         for (strategy, seed), path in zip(
             snakemake.params.runs, snakemake.output.trials, strict=True
         )

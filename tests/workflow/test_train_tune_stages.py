@@ -173,7 +173,7 @@ def test_search_is_recorded_and_resumes_from_its_journal(parquet_schema, unit_di
 
 
 def test_strategies_are_the_registry_and_the_schema():
-    schema_names = config_schema()["properties"]["strategies"]["items"]["enum"]
+    schema_names = config_schema()["$defs"]["tuner"]["enum"]
     assert set(STRATEGIES) == set(TUNERS) == set(schema_names) == set(FAST_OPTIONS)
 
 

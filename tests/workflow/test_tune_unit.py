@@ -100,6 +100,26 @@ def test_one_job_writes_what_separate_runs_write(unit_tables, tmp_path):
         _same_trials(alone, run.path)
 
 
+def test_a_variant_runs_its_tuner_under_its_own_name_and_budget(unit_tables, tmp_path):
+    unit, root = unit_tables
+    variant = TuningRun("quick", 0, tmp_path / "quick.parquet", tuner="ml2tuner", budget=12)
+    own = TuningRun("ml2tuner", 0, tmp_path / "own.parquet")
+    settings = {"quick": SETTINGS["ml2tuner"], "ml2tuner": SETTINGS["ml2tuner"]}
+    assert _tune_unit(unit, root, [variant, own], settings=settings) == [variant, own]
+    quick, full = pq.read_table(variant.path), pq.read_table(own.path)
+    assert (quick.num_rows, full.num_rows) == (12, BUDGET)
+    # the same tuner, seed and options: the same random start (n_random = 10)
+    assert quick["config_id"].to_pylist()[:10] == full["config_id"].to_pylist()[:10]
+    meta = {k.decode(): v.decode() for k, v in quick.schema.metadata.items()}
+    assert meta["strategy"] == "quick"
+    assert (
+        meta["config_hash"]
+        != {k.decode(): v.decode() for k, v in full.schema.metadata.items()}["config_hash"]
+    )
+    # done runs are recognised with the variant's own budget, not the job's
+    assert _tune_unit(unit, root, [variant, own], settings=settings) == []
+
+
 _KILLED_JOB = """
 import sys
 from pathlib import Path

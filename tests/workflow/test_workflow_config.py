@@ -98,6 +98,18 @@ BAD = {
         "'grid'",
         "allowed random",
     ),
+    "variant of an unknown tuner": (
+        {"variants": {"proto": {"tuner": "grid"}}},
+        "variants.proto.tuner",
+        "'grid'",
+        "allowed random",
+    ),
+    "variant named as a tuner": (
+        {"variants": {"ml2tuner": {"tuner": "random"}}},
+        "variants",
+        "'ml2tuner'",
+        "name the variant differently",
+    ),
     "model setting out of range": (
         {"model": {"subsample": 1.5}},
         "model.subsample",
@@ -120,7 +132,7 @@ def test_bad_value_gives_one_line_naming_key_value_and_allowed(case):
 def test_schema_lists_the_registered_templates_strategies_and_target_fields():
     schema = config_schema()
     assert schema["properties"]["templates"]["items"]["enum"] == list(TEMPLATES)
-    assert sorted(schema["properties"]["strategies"]["items"]["enum"]) == sorted(STRATEGIES)
+    assert sorted(schema["$defs"]["tuner"]["enum"]) == sorted(STRATEGIES)
     target_props = set(schema["$defs"]["target"]["properties"]) - {"base"}
     assert target_props == {f.name for f in dataclasses.fields(Target)} - {"name"}
     assert schema["$defs"]["target"]["properties"]["base"]["enum"] == list(PRESETS)
@@ -155,3 +167,24 @@ def test_numbers_given_as_strings_by_snakemake_config_are_converted():
     assert cfg.seeds == (0, 1) and cfg.budget == 20 and cfg.model.learning_rate == 0.2
     with pytest.raises(ConfigError, match=r"seeds\[0\] = 'zero': wrong type"):
         load_config({"seeds": ["zero"]})
+
+
+def test_a_variant_runs_its_tuner_with_its_own_budget_and_options():
+    cfg = load_config(
+        {
+            "strategies": ["ml2tuner", "ml2tuner_prototype"],
+            "budget": 50,
+            "tuner_settings": {"ml2tuner": {"n_random": 8}},
+            "variants": {
+                "ml2tuner_prototype": {
+                    "tuner": "ml2tuner",
+                    "budget": 1000,
+                    "settings": {"preset": "prototype"},
+                }
+            },
+        }
+    )
+    own, variant = cfg.strategy("ml2tuner"), cfg.strategy("ml2tuner_prototype")
+    assert (own.tuner, own.budget, dict(own.settings)) == ("ml2tuner", 50, {"n_random": 8})
+    assert (variant.tuner, variant.budget) == ("ml2tuner", 1000)
+    assert dict(variant.settings) == {"preset": "prototype"}  # not ml2tuner's tuner_settings

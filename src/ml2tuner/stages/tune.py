@@ -54,6 +54,12 @@ class TuningRun:
     strategy: str
     seed: int
     path: Path
+    tuner: str | None = None  # the registry's tuner a variant runs; None: ``strategy`` itself
+    budget: int | None = None  # a variant's own budget; None: the job's
+
+    @property
+    def tuner_name(self) -> str:
+        return self.tuner or self.strategy
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,8 @@ def run_tune_unit(
     Args:
         unit: the job's unit; every input table is checked against it.
         space_path, compiled_path, measured_path, statistics_path: as for :func:`run_tune`.
-        runs: the (strategy, seed, table) of each run.
-        budget: measurements per run (capped at the space size).
+        runs: the (strategy, seed, table) of each run, and a variant's tuner and budget.
+        budget: measurements per run (capped at the space size), unless the run has its own.
         settings: strategy → its ``tuner_settings`` (a strategy left out runs with its
             defaults).
         priors: strategy → its ``prior/{strategy}`` folder (:mod:`.prior`), for the
@@ -126,13 +132,13 @@ def run_tune_unit(
     Returns:
         the runs that were run (the others were done already).
     """
-    _check_strategies([run.strategy for run in runs])
+    _check_strategies([run.tuner_name for run in runs])
     replay = _load(unit, space_path, compiled_path, measured_path, statistics_path)
     priors = priors or {}
     todo = [
         run
         for run in runs
-        if not is_done(run, replay, budget, settings.get(run.strategy, {}))
+        if not is_done(run, replay, run.budget or budget, settings.get(run.strategy, {}))
         or _prior_is_newer(run, priors.get(run.strategy))
     ]
     logger.info(
@@ -144,7 +150,13 @@ def run_tune_unit(
     )
     for i, run in enumerate(todo, 1):
         logger.info("run %d/%d: %s seed %d", i, len(todo), run.strategy, run.seed)
-        _tune_one(replay, run, budget, settings.get(run.strategy, {}), priors.get(run.strategy))
+        _tune_one(
+            replay,
+            run,
+            run.budget or budget,
+            settings.get(run.strategy, {}),
+            priors.get(run.strategy),
+        )
     return todo
 
 
@@ -213,6 +225,8 @@ def _run_metadata(
 ) -> dict[str, str]:
     """A run's table metadata: the unit's, its config section extended by the run's."""
     section = {"strategy": run.strategy, "seed": run.seed, "budget": budget}
+    if run.tuner_name != run.strategy:  # a variant: the tuner it runs is part of its identity
+        section["tuner"] = run.tuner_name
     meta = derived_metadata(replay.upstream, "tune", {**section, "settings": dict(settings)})
     meta["strategy"], meta["seed"] = run.strategy, str(run.seed)
     return meta
@@ -226,7 +240,7 @@ def _tune_one(
     prior_dir: str | Path | None = None,
 ) -> None:
     space, unit = replay.space, replay.unit
-    tuner = make_tuner(run.strategy, space, seed=run.seed, options=settings)
+    tuner = make_tuner(run.tuner_name, space, seed=run.seed, options=settings)
     warm_start(tuner, prior_dir, unit)
     if budget > space.n:
         logger.info("budget %d exceeds the space (%d configurations): capped", budget, space.n)

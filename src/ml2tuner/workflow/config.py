@@ -32,6 +32,7 @@ __all__ = [
     "SCHEMA_PATH",
     "ModelSection",
     "SimstatsSection",
+    "StrategySpec",
     "Unit",
     "WorkflowConfig",
     "config_schema",
@@ -170,6 +171,18 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class StrategySpec:
+    """A configured strategy: the name its trial logs go under, the tuner of the registry it
+    runs, its budget and its options (``tuner_settings`` for a tuner named as itself, the
+    ``variants`` entry's ``settings`` for a variant)."""
+
+    name: str
+    tuner: str
+    budget: int
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class WorkflowConfig:
     """The validated experiment. Built only by :func:`load_config`."""
 
@@ -183,6 +196,7 @@ class WorkflowConfig:
     model: ModelSection
     simstats: SimstatsSection
     tuner_settings: Mapping[str, Mapping[str, Any]]
+    variants: Mapping[str, Mapping[str, Any]]
     resolved_targets: Mapping[str, Target]
     resolved_layers: Mapping[str, Conv2D]
 
@@ -209,7 +223,22 @@ class WorkflowConfig:
             (i * self.shard_size, min(size, (i + 1) * self.shard_size)) for i in range(n_shards)
         ]
 
+    def strategy(self, name: str) -> StrategySpec:
+        """The configured strategy ``name`` (a tuner of the registry, or a variant of one)."""
+        variant = self.variants.get(name)
+        if variant is None:
+            return StrategySpec(name, name, self.budget, self.strategy_settings(name))
+        return StrategySpec(
+            name,
+            variant["tuner"],
+            variant.get("budget", self.budget),
+            copy.deepcopy(dict(variant.get("settings", {}))),
+        )
+
     def strategy_settings(self, strategy: str) -> dict[str, Any]:
+        """The options of ``strategy`` (a variant's own ``settings``)."""
+        if strategy in self.variants:
+            return self.strategy(strategy).settings
         return copy.deepcopy(dict(self.tuner_settings.get(strategy, {})))
 
 
@@ -245,6 +274,7 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         ConfigError: one line naming the key, the bad value and what is allowed.
     """
     data = normalize_config(raw)
+    _check_strategies(data["strategies"], data["variants"])
     target_defs = {
         name: _target_fields(name, spec) for name, spec in data["target_definitions"].items()
     }
@@ -276,9 +306,29 @@ def load_config(raw: Mapping[str, Any]) -> WorkflowConfig:
         tuner_settings=MappingProxyType(
             {k: MappingProxyType(dict(v)) for k, v in data["tuner_settings"].items()}
         ),
+        variants=MappingProxyType(
+            {k: MappingProxyType(dict(v)) for k, v in data["variants"].items()}
+        ),
         resolved_targets=MappingProxyType(targets),
         resolved_layers=MappingProxyType(layers),
     )
+
+
+def _check_strategies(strategies: list[str], variants: Mapping[str, Any]) -> None:
+    """Every strategy is a tuner of the registry (the schema's ``tuner`` list) or a variant;
+    a variant does not take a tuner's name, so a trial log's strategy names one thing."""
+    tuners = config_schema()["$defs"]["tuner"]["enum"]
+    for name in variants:
+        if name in tuners:
+            raise ConfigError(
+                f"variants: {name!r} is a tuner's own name; name the variant differently"
+            )
+    for i, name in enumerate(strategies):
+        if name not in tuners and name not in variants:
+            raise ConfigError(
+                f"strategies[{i}] = {name!r}: not a tuner or a variant; allowed "
+                f"{', '.join([*tuners, *variants])}"
+            )
 
 
 def _simstats_section(section: Mapping[str, Any]) -> SimstatsSection:
