@@ -1,6 +1,6 @@
 """What the whole network (config/resnet18.yaml) costs: its DAG, its tuning, its simulation.
 
-Three measurements, each printed with the machine it ran on and the arithmetic of every
+Four measurements, each printed with the machine it ran on and the arithmetic of every
 extrapolation (issue 11, point 3):
 
     python benchmarks/dag_scale.py dag        # jobs of `snakemake -n` and how long it takes
@@ -8,6 +8,8 @@ extrapolation (issue 11, point 3):
                                               # one unit's tune job, extrapolated to the network
     python benchmarks/dag_scale.py simulate --target zcu102 --sample 200
                                               # every space of one target, from a sample of each
+    python benchmarks/dag_scale.py run /path/to/workflow --boards 5
+                                              # a finished run's cost per rule, to 5 boards
 
 ``dag`` plans the configuration in a copy of the workflow (nothing is run). ``tune`` runs
 every strategy of the configuration on an existing unit folder (space, compiled, measured and
@@ -195,6 +197,49 @@ def bench_simulate(target: str, n_sample: int, jobs: int, config: Path) -> None:
     print(f"(this sample took {wall:.0f} s wall)")
 
 
+# ---- run ---------------------------------------------------------------------------------------
+
+
+def bench_run(run_dir: Path, boards: int) -> None:
+    """What a finished run cost, from Snakemake's ``benchmark:`` files (one TSV per job: wall
+    ``s``, ``cpu_time``, ``max_rss`` in MB), per rule; scaled to ``boards`` boards by the run's
+    cost per board (every per-unit rule scales with the units; the run's boards are given by its
+    ``results/`` folders)."""
+    import pandas as pd
+
+    rows = []
+    for tsv in sorted((run_dir / "benchmarks").glob("**/*.tsv")):
+        rule = tsv.relative_to(run_dir / "benchmarks").parts[0]
+        last = pd.read_csv(tsv, sep="\t").iloc[-1]  # a re-run job appends a line: its last
+        rows.append((rule, float(last["s"]), float(last["cpu_time"]), float(last["max_rss"])))
+    if not rows:
+        sys.exit(f"{run_dir}: no benchmarks/**/*.tsv (not a finished workflow run?)")
+    jobs = pd.DataFrame(rows, columns=["rule", "wall_s", "cpu_s", "max_rss_mb"])
+    per_rule = jobs.groupby("rule").agg(
+        jobs=("rule", "size"),
+        cpu_s=("cpu_s", "sum"),
+        wall_s=("wall_s", "sum"),
+        max_cpu_s=("cpu_s", "max"),
+        max_rss_mb=("max_rss_mb", "max"),
+    )
+    n_boards = sum(1 for d in (run_dir / "results").iterdir() if (d / "C2").is_dir()) or 1
+    disk = sum(f.stat().st_size for f in (run_dir / "results").rglob("*") if f.is_file())
+    print(machine())
+    print(f"run {run_dir}: {len(jobs)} jobs with a benchmark file, {n_boards} boards")
+    print(per_rule.round(1).to_string())
+    total = per_rule["cpu_s"].sum()
+    print(
+        f"total {total:,.0f} CPU-s = {total / 3600:.2f} core-hours; "
+        f"{total / n_boards:,.0f} CPU-s per board; results/ {disk / 1e9:.2f} GB"
+    )
+    print(
+        f"{boards} boards: {total:,.0f} / {n_boards} x {boards} = {total / n_boards * boards:,.0f}"
+        f" CPU-s = {total / n_boards * boards / 3600:.1f} core-hours "
+        f"({total / n_boards * boards / 3600 / 16:.1f} h on 16 cores, if the work spreads); "
+        f"disk {disk / n_boards * boards / 1e9:.2f} GB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=CONFIG)
@@ -207,6 +252,9 @@ def main() -> None:
     simulate.add_argument("--target", default="zcu102")
     simulate.add_argument("--sample", type=int, default=200, help="configurations per space")
     simulate.add_argument("--jobs", type=int, default=2)
+    run = sub.add_parser("run", help="a finished run's cost per rule, from its benchmark files")
+    run.add_argument("run_dir", type=Path, help="the workflow folder the run was made in")
+    run.add_argument("--boards", type=int, default=5, help="boards to extrapolate to")
     args = parser.parse_args()
     config = args.config.resolve()
     if args.what == "tune" and not (args.unit_dir / "measured.parquet").exists():
@@ -215,6 +263,8 @@ def main() -> None:
         bench_dag(config)
     elif args.what == "tune":
         bench_tune(args.unit_dir, args.seeds, config)
+    elif args.what == "run":
+        bench_run(args.run_dir, args.boards)
     else:
         bench_simulate(args.target, args.sample, args.jobs, config)
 
