@@ -8,11 +8,19 @@ localrules:
     report,
 
 
+from ml2tuner.report.build import per_unit_figures, shown_figures
+
 SUMMARY = "results/summary"
 REPORT = "results/report"
 # The summary tables (ml2tuner.workflow.columns.SUMMARY_TABLES) and the figures
 # (ml2tuner.report.build.FIGURES; caption report/<stem>.rst), plus one validity map per unit.
-VALIDITY_MAPS = {validity_name(unit_key(u)): unit_key(u) for u in WF.units()}
+# The per-unit figures only when asked: config `report: {per_unit_figures: true|false|auto}`
+# (auto, the default: at most PER_UNIT_DEFAULT_MAX units); read with .get, as the key is optional.
+PER_UNIT = per_unit_figures(config.get("report", {}).get("per_unit_figures"), len(WF.units()))
+SHOWN_FIGURES = shown_figures(PER_UNIT)
+VALIDITY_MAPS = (
+    {validity_name(unit_key(u)): unit_key(u) for u in WF.units()} if PER_UNIT else {}
+)
 
 
 rule summary:
@@ -48,15 +56,17 @@ rule report:
     output:
         summary=report(f"{REPORT}/summary.md", caption="../report/summary.rst",
                        category="0. Summary", labels={"figure": "summary.md"}),
-        **{stem: report(f"{REPORT}/{stem}.png", caption=f"../report/{stem}.rst",
+        **{stem: report(f"{REPORT}/{stem}.png", caption=f"../report/{figure.caption or stem}.rst",
                         category=figure.category, labels={"figure": figure.label})
-           for stem, figure in FIGURES.items()},
+           for stem, figure in SHOWN_FIGURES.items()},
         validity=[report(f"{REPORT}/{stem}.png", caption="../report/validity.rst",
                          category="3. Search spaces", subcategory="validity maps",
                          labels={"figure": "validity map",
                                  "unit": f"{key.target} / {key.layer} / {key.template}"})
                   for stem, key in VALIDITY_MAPS.items()],
-        svg=[f"{REPORT}/{stem}.svg" for stem in [*FIGURES, *VALIDITY_MAPS]],
+        svg=[f"{REPORT}/{stem}.svg" for stem in [*SHOWN_FIGURES, *VALIDITY_MAPS]],
+    params:
+        per_unit=PER_UNIT,
     log:
         "logs/report/report.log",
     benchmark:

@@ -16,4 +16,5 @@ with job_log(snakemake.log[0]):
         snakemake.output.summary,
         unit_dirs=unit_dirs,
         figures_dir=Path(snakemake.output.summary).parent,
+        per_unit=snakemake.params.per_unit,
     )

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ml2tuner.models.metrics import roc_auc
-from ml2tuner.report.claims import PAPER_CLAIMS, claims_paragraph, judge, unit_claims
+from ml2tuner.report.claims import claims_paragraph, unit_claims
 from ml2tuner.report.metrics import (
     curve_table,
     match_references,
@@ -17,9 +18,9 @@ from ml2tuner.report.metrics import (
     samples_to_best,
     samples_to_match,
     spread,
-    strategy_table,
 )
 from ml2tuner.report.model_metrics import long_model_metrics, model_value, roc_curve
+from ml2tuner.report.strategies import comparison_table, strategy_table
 
 NAN = float("nan")
 
@@ -90,7 +91,7 @@ def test_match_references_pair_seeds_and_fall_back_to_the_median():
     assert refs[("t", "l", "nestc", -1)] == 20.0  # a seed autotvm did not run
 
 
-def test_strategy_table_ratios_to_autotvm():
+def test_strategy_table_medians_with_intervals_and_reached_shares():
     runs = _runs(
         [
             ("autotvm", 0, 10.0, 8, 8, 0.5),
@@ -98,54 +99,85 @@ def test_strategy_table_ratios_to_autotvm():
             ("ml2tuner", 0, 9.0, 2, 2, 0.1),
             ("ml2tuner", 1, 12.0, -1, -1, 0.2),
         ]
-    )
+    ).assign(samples_to_cut=[3, 5, 1, -1], best_over_optimum=[1.0, 1.1, 1.0, 1.3])
     runs["match_reference_latency_us"] = 10.0
     table = strategy_table(runs).set_index("strategy")
     assert table.loc["autotvm", "samples_to_match_median"] == 7.0
     assert table.loc["ml2tuner", "samples_to_match_median"] == math.inf  # [2, never]
-    assert table.loc["ml2tuner", "samples_vs_reference"] == math.inf
-    assert table.loc["ml2tuner", "invalid_vs_reference"] == pytest.approx(0.15 / 0.4)
-    assert table.loc["ml2tuner", "reached_share"] == 0.5
-    assert table.loc["autotvm", "samples_vs_reference"] == 1.0
+    assert table.loc["ml2tuner", "samples_to_cut_reached"] == 0.5
+    assert table.loc["autotvm", "invalid_share_median"] == pytest.approx(0.4)
+    for metric in ("samples_to_cut", "invalid_share", "best_over_optimum"):
+        low, med, high = (
+            table.loc["autotvm", f"{metric}_{q}"] for q in ("ci_low", "median", "ci_high")
+        )
+        assert low <= med <= high
     runs["match_reference_latency_us"] = NAN  # no autotvm to match: undefined, not "never"
     assert np.isnan(strategy_table(runs)["samples_to_match_median"]).all()
 
 
-def test_verdicts_follow_the_documented_thresholds():
-    samples = PAPER_CLAIMS["samples"]  # paper: 12.3 % of the samples, a saving of 87.7 %
-    assert judge(samples, 0.3).verdict == "supported"  # saving 70 % ≥ half of 87.7 %
-    assert judge(samples, 0.8).verdict == "partly supported"
-    assert judge(samples, 1.2).verdict == "not supported"
-    assert judge(samples, math.inf).verdict == "not supported"
-    assert judge(samples, NAN).verdict == "not testable"
-    invalid = PAPER_CLAIMS["invalid"]
-    assert judge(invalid, 0.4).verdict == "supported"
-    assert judge(invalid, 0.1).verdict == "partly supported"
-    assert judge(invalid, 0.05).verdict == "not supported"  # below a tenth of 60.8 %
-    assert "below a tenth" in judge(invalid, 0.05).reason
-    assert judge(invalid, -0.1).verdict == "not supported"
-    assert judge(PAPER_CLAIMS["rmse"], 0.95).verdict == "supported"  # 5 % ≥ half of 8.4 %
-    assert judge(PAPER_CLAIMS["rmse"], 0.97).verdict == "partly supported"
-
-
-def test_unit_claims_name_what_makes_a_claim_untestable():
-    strategies = pd.DataFrame(
-        {
-            "strategy": ["autotvm", "ml2tuner"],
-            "samples_vs_reference": [1.0, 0.1],
-            "invalid_vs_reference": [1.0, 0.2],
-        }
+def test_comparisons_hold_the_ratio_of_medians_and_the_rank_test():
+    rng = np.random.default_rng(3)
+    rows = [
+        ("autotvm", k, 10.0, int(c), int(c), 0.5) for k, c in enumerate(rng.integers(50, 90, 12))
+    ]
+    rows += [
+        ("ml2tuner", k, 9.0, int(c), int(c), 0.1) for k, c in enumerate(rng.integers(5, 15, 12))
+    ]
+    runs = _runs(rows)
+    runs = runs.assign(
+        samples_to_cut=runs["samples_to_best"],
+        best_over_optimum=1.0,
+        match_reference_latency_us=10.0,
     )
-    results = unit_claims(strategies.iloc[1:], {"rmse_P": 0.2, "rmse_A": 0.1})
-    assert [r.verdict for r in results] == ["not testable", "not testable", "supported"]
-    assert "no autotvm runs in this experiment" in results[0].reason
-    results = unit_claims(strategies, {"rmse_P": NAN, "rmse_A": NAN})
-    assert [r.verdict for r in results] == ["supported", "supported", "not testable"]
-    assert results[1].value == pytest.approx(0.8)
-    text = claims_paragraph({"C2": results})
-    assert "This run supports the claim that ML²Tuner makes 60.8 % fewer" in text
-    assert "fewer invalid attempts on C2" in text
-    assert "cannot be tested here: no RMSE was reported" in text
+    table = comparison_table(runs).set_index("metric")
+    assert set(table["strategy"]) == {"ml2tuner"}  # autotvm is the reference
+    cut = table.loc["samples_to_cut"]
+    mine = runs[runs["strategy"] == "ml2tuner"]["samples_to_cut"]
+    ref = runs[runs["strategy"] == "autotvm"]["samples_to_cut"]
+    assert cut["ratio"] == pytest.approx(mine.median() / ref.median())
+    assert cut["ratio_ci_low"] <= cut["ratio"] <= cut["ratio_ci_high"] < 1
+    assert cut["p_value"] == pytest.approx(stats.mannwhitneyu(mine, ref).pvalue)
+    assert table.loc["best_over_optimum", "p_value"] == 1.0  # identical samples
+
+
+def _comparison(metric, ratio, low, high, median=1.0, reference=1.0, n=10):
+    return dict(
+        strategy="ml2tuner",
+        metric=metric,
+        ratio=ratio,
+        ratio_ci_low=low,
+        ratio_ci_high=high,
+        p_value=0.01,
+        median=median,
+        reference_median=reference,
+        n=n,
+        n_reference=n,
+    )
+
+
+def test_unit_claims_read_both_wordings_from_the_comparisons():
+    comparisons = pd.DataFrame(
+        [
+            _comparison("samples_to_cut", 0.3, 0.2, 0.5),
+            _comparison("invalid_share", 0.5, 0.35, 0.7),
+        ]
+    )
+    results = {r.claim.name: r for r in unit_claims(comparisons, {"rmse_P": 0.2, "rmse_A": 0.1})}
+    assert results["samples_only"].verdict == "contradicted"  # 0.2 > 0.123
+    assert results["samples_fewer"].verdict == "supported"  # below 1, reaches 0.877
+    assert results["invalid_by"].verdict == "supported"  # 0.35 ≤ 0.392
+    assert results["invalid_to"].verdict == "supported"
+    assert results["rmse"].verdict == "inconclusive" and results["rmse"].ratio == 0.5
+    assert "no confidence interval" in results["rmse"].reason
+    none = unit_claims(comparisons.iloc[:0], {"rmse_P": NAN, "rmse_A": NAN})
+    assert {r.verdict for r in none} == {"not testable"}
+    assert "no ml2tuner and autotvm runs" in none[0].reason
+    zero = pd.DataFrame([_comparison("invalid_share", NAN, NAN, NAN, median=0.0, reference=0.0)])
+    invalid = [r for r in unit_claims(zero, {}) if r.claim.metric == "invalid_share"]
+    assert [r.verdict for r in invalid] == ["not testable"] * 2
+    text = claims_paragraph({"C2": list(results.values()), "C4": none})
+    assert "contradicted on 1 of 2 units (C2)" in text
+    assert "not testable on 1 of 2 units (C4)" in text
 
 
 def test_long_model_metrics_keeps_the_summary_columns():

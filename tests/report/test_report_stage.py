@@ -11,12 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ml2tuner.report.build import figure_names
 from ml2tuner.report.model_metrics import RocCurve, validity_roc
 from ml2tuner.report.results import UnitKey, validity_map
+from ml2tuner.report.stats import verdict
 from ml2tuner.stages import run_report, run_summary
 from ml2tuner.workflow import read_metadata, read_table
+from ml2tuner.workflow.columns import SUMMARY_TABLES
 
 NEVER = 1e18  # a run that never got there, for pandas' quantiles
 
@@ -41,11 +44,14 @@ def reported(tiny_experiment, tmp_path_factory) -> Path:
 
 
 def recompute(tiny_experiment) -> pd.DataFrame:
-    """Per run: final best, samples to within 1 %, samples to match autotvm, invalid share."""
-    optimum = {}
+    """Per run: final best, samples to the top-1 % cut, to within 1 %, to match autotvm,
+    invalid share."""
+    optimum, cut = {}, {}
     for path in tiny_experiment.measured:
         m = pd.read_parquet(path)
-        optimum[path.parts[-3]] = m.loc[m["status"] == "valid", "latency_us"].min()
+        valid = m.loc[m["status"] == "valid", "latency_us"]
+        optimum[path.parts[-3]] = valid.min()
+        cut[path.parts[-3]] = np.percentile(valid, 1)
     logs = {}
     for path in tiny_experiment.tuning:  # .../{layer}/nestc/tuning/{strategy}/seed{k}.parquet
         layer, strategy, seed = path.parts[-5], path.parts[-2], int(path.stem[4:])
@@ -66,6 +72,7 @@ def recompute(tiny_experiment) -> pd.DataFrame:
                 "strategy": strategy,
                 "seed": seed,
                 "final": log.loc[log["status"] == "valid", "latency_us"].min(),
+                "to_cut": first(best <= cut[layer]),
                 "to_best": first(best <= optimum[layer] * 1.01),
                 "to_match": first(best <= reference),
                 "invalid": (log["status"] != "valid").mean(),
@@ -74,9 +81,9 @@ def recompute(tiny_experiment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def quartiles(values: pd.Series) -> tuple[float, float, float]:
-    qs = [values.quantile(q) for q in (0.5, 0.25, 0.75)]
-    return tuple(math.inf if q >= 1e12 else q for q in qs)
+def median(values: pd.Series) -> float:
+    q = values.median()
+    return math.inf if q >= NEVER / 2 else q
 
 
 def test_every_report_file_is_written(reported, tiny_experiment):
@@ -87,7 +94,7 @@ def test_every_report_file_is_written(reported, tiny_experiment):
         root = ET.parse(reported / "report" / f"{stem}.svg").getroot()
         assert root.tag.endswith("svg"), stem
     assert {p.stem for p in (reported / "report").glob("*.png")} == set(figure_names(units))
-    for name in ("runs", "strategies", "spaces", "models", "curves", "claims"):
+    for name in SUMMARY_TABLES:
         meta = read_metadata(reported / "summary" / f"{name}.parquet")
         assert meta["stage"] == "summary" and "config_hash" in meta
     text = (reported / "report" / "summary.md").read_text()
@@ -103,8 +110,12 @@ def test_run_metrics_equal_the_trial_logs(reported, tiny_experiment):
     assert len(runs) == 2 * len(tiny_experiment.strategies) * len(tiny_experiment.seeds)
     assert (runs["n_trials"] == tiny_experiment.budget).all()
     np.testing.assert_allclose(runs["final_best_latency_us"], expected["final"])
-    np.testing.assert_array_equal(
-        runs["samples_to_best"], expected["to_best"].where(expected["to_best"] < NEVER, -1)
+    for column, mine in (("samples_to_cut", "to_cut"), ("samples_to_best", "to_best")):
+        np.testing.assert_array_equal(
+            runs[column], expected[mine].where(expected[mine] < NEVER, -1)
+        )
+    np.testing.assert_allclose(
+        runs["best_over_optimum"], expected["final"] / runs["optimum_latency_us"]
     )
     np.testing.assert_array_equal(
         runs["samples_to_match"], expected["to_match"].where(expected["to_match"] < NEVER, -1)
@@ -123,35 +134,39 @@ def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tin
             (strategies["layer"] == layer) & (strategies["strategy"] == strategy)
         ].iloc[0]
         for column, prefix in (
-            ("final", "final_best_latency_us"),
+            ("to_cut", "samples_to_cut"),
             ("to_best", "samples_to_best"),
             ("to_match", "samples_to_match"),
             ("invalid", "invalid_share"),
         ):
-            got = tuple(row[f"{prefix}_{q}"] for q in ("median", "q25", "q75"))
-            assert got == pytest.approx(quartiles(group[column])), (layer, strategy, column)
-        median, q25, q75 = quartiles(group["final"])
-        cell = f"{median:.4g} [{q25:.4g} – {q75:.4g}]" if q25 != q75 else f"{median:.4g}"
-        assert re.search(rf"^\| {strategy} \| {re.escape(cell)} \|", sections[layer], re.M)
+            assert row[f"{prefix}_median"] == pytest.approx(median(group[column]))
+            assert row[f"{prefix}_ci_low"] <= row[f"{prefix}_median"] <= row[f"{prefix}_ci_high"]
+        assert re.search(rf"^\| {strategy} \| {len(group)} \| ", sections[layer], re.M)
     for layer, group in expected.groupby("layer"):
-        med = group.groupby("strategy")[["to_match", "invalid"]].median()
         mine = claims[claims["layer"] == layer].set_index("claim")
-        samples = med.loc["ml2tuner", "to_match"] / med.loc["autotvm", "to_match"]
-        assert mine.loc["samples", "reproduced_value"] == pytest.approx(samples)
-        if med.loc["autotvm", "invalid"] > 0:
-            invalid = 1 - med.loc["ml2tuner", "invalid"] / med.loc["autotvm", "invalid"]
-            assert mine.loc["invalid", "reproduced_value"] == pytest.approx(invalid)
+        by = {s: g for s, g in group.groupby("strategy")}
+        ml2, atvm = by["ml2tuner"]["to_cut"], by["autotvm"]["to_cut"]
+        ratio = median(ml2) / median(atvm)
+        for claim in ("samples_only", "samples_fewer"):
+            row = mine.loc[claim]
+            assert row["ratio"] == pytest.approx(ratio)
+            assert row["p_value"] == pytest.approx(stats.mannwhitneyu(ml2, atvm).pvalue)
+            assert row["verdict"] == verdict(row["ci_low"], row["ci_high"], row["claimed_ratio"])
+        if by["autotvm"]["invalid"].median() > 0:
+            invalid = by["ml2tuner"]["invalid"].median() / by["autotvm"]["invalid"].median()
+            assert mine.loc["invalid_by", "ratio"] == pytest.approx(invalid)
         else:  # N: every configuration is valid, so neither run measured an invalid one
-            assert mine.loc["invalid", "verdict"] == "not testable"
+            assert mine.loc["invalid_by", "verdict"] == "not testable"
         metrics = pd.read_parquet(
             tiny_experiment.root / f"results/pynq/{layer}/nestc/models/metrics.parquet"
         ).set_index(["model", "metric"])["value"]
         ratio = metrics[("A", "rmse")] / metrics[("P", "rmse")]
-        assert mine.loc["rmse", "reproduced_value"] == pytest.approx(ratio)
+        assert mine.loc["rmse", "ratio"] == pytest.approx(ratio)
+        assert mine.loc["rmse", "verdict"] == "inconclusive"
         assert f"{100 * ratio:.1f} %" in sections[layer]
-    assert "**paper: ML²Tuner vs TVM-like**" in text and "| **paper** |" in text
-    assert "12.3 %" in text and "−60.8 %" in text and "91.6 %" in text
-    assert "## The paper's claims" in text and "The claim that" in text
+    assert "| **paper** |" in text and "91.6 %" in text
+    assert "## The paper's claims" in text and "## Strategies over all spaces" in text
+    assert "only 12.3 % of the samples" in text and "12.3 % fewer samples" in text
 
 
 def test_spaces_and_curves_equal_the_measured_tables(reported, tiny_experiment):

@@ -1,18 +1,27 @@
-"""``results/report/summary.md``: headline tables per unit beside the paper's claims."""
+"""``results/report/summary.md``: the paper's claims with their verdicts, the strategies' ranking
+over all spaces, and the headline tables of each unit."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from .claims import PAPER_CLAIMS, ClaimResult, claims_paragraph
-from .metrics import REFERENCE_STRATEGY, UNIT_KEYS
+from .metrics import UNIT_KEYS
 from .model_metrics import model_value
 from .results import UnitKey, unit_rows, units_of
+from .stats import VERDICTS
 
-__all__ = ["markdown_table", "claim_results", "render_summary"]
+__all__ = [
+    "markdown_table",
+    "ratio_cell",
+    "strategy_markdown",
+    "models_markdown",
+    "claim_results",
+    "render_summary",
+]
 
 
 def _cell(value) -> str:
@@ -42,53 +51,68 @@ def _number(value: float, kind: str, budget: int) -> str:
     return f"{value:.4g}"
 
 
-def _spread(row: pd.Series, prefix: str, kind: str, budget: int) -> str:
+def _with_ci(row, prefix: str, kind: str, budget: int) -> str:
+    """``median [ci_low – ci_high]`` of a ``strategies.parquet`` metric."""
     med = row[f"{prefix}_median"]
     if math.isnan(med):
         return "–"
-    if math.isinf(row[f"{prefix}_q25"]):  # at least three quarters of the seeds never got there
-        return _number(med, kind, budget)
-    q25, q75 = (_number(row[f"{prefix}_{q}"], kind, budget) for q in ("q25", "q75"))
     shown = _number(med, kind, budget)
-    return shown if q25 == q75 == shown else f"{shown} [{q25} – {q75}]"
+    low, high = row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"]
+    if math.isnan(low):
+        return shown
+    return f"{shown} [{_number(low, kind, budget)} – {_number(high, kind, budget)}]"
 
 
-def _vs_reference(value: float, strategy: str, kind: str) -> str:
-    if strategy == REFERENCE_STRATEGY or math.isnan(value):
+def _ratio(value: float) -> str:
+    if math.isnan(value):
         return "–"
-    if math.isinf(value):
-        return "never matched"
-    if kind == "samples":
-        return f"{100 * value:.1f} %"
-    return f"{100 * (value - 1):+.1f} %".replace("-", "−")
+    return "∞" if math.isinf(value) else f"{value:.3g}"
 
 
-def strategy_markdown(strategies: pd.DataFrame, budget: int) -> str:
-    """The headline table of one unit: a row per strategy and the paper's row."""
+def ratio_cell(ratio: float, low: float, high: float, p_value: float | None = None) -> str:
+    """``ratio [low – high]`` (and ``p = …``) of a comparison with ``autotvm``."""
+    if math.isnan(ratio):
+        return "–"
+    text = _ratio(ratio)
+    if not math.isnan(low):
+        text += f" [{_ratio(low)} – {_ratio(high)}]"
+    if p_value is not None and not math.isnan(p_value):
+        text += f", p = {p_value:.2g}"
+    return text
+
+
+# the headline columns of a unit: (metric of strategies.parquet, column title, kind)
+_HEADLINE = (
+    ("samples_to_cut", "samples to the top-1 % cut", "count"),
+    ("samples_to_best", "samples to ≤ 1 % of optimum", "count"),
+    ("samples_to_match", "samples to match autotvm", "count"),
+    ("invalid_share", "invalid share", "percent"),
+    ("best_over_optimum", "final best / optimum", "value"),
+)
+_VERSUS = (("samples_to_cut", "cut samples vs autotvm"), ("invalid_share", "invalid vs autotvm"))
+
+
+def strategy_markdown(strategies: pd.DataFrame, comparisons: pd.DataFrame, budget: int) -> str:
+    """The headline table of one unit: a row per strategy, medians [95 % CI] over seeds, and
+    the ratio to autotvm [95 % CI] with the rank test's p-value."""
+    versus = comparisons.set_index(["strategy", "metric"]) if len(comparisons) else None
     rows = []
     for _, r in strategies.iterrows():
-        rows.append(
-            {
-                "strategy": r["strategy"],
-                "final best latency (µs)": _spread(r, "final_best_latency_us", "latency", budget),
-                "samples to ≤ 1 % of optimum": _spread(r, "samples_to_best", "count", budget),
-                "reached ≤ 1 %": f"{round(r['reached_share'] * r['n_seeds'])}/{r['n_seeds']}",
-                "samples to match autotvm": _spread(r, "samples_to_match", "count", budget),
-                "samples, share of autotvm's": _vs_reference(
-                    r["samples_vs_reference"], r["strategy"], "samples"
-                ),
-                "invalid share": _spread(r, "invalid_share", "percent", budget),
-                "invalid attempts vs autotvm": _vs_reference(
-                    r["invalid_vs_reference"], r["strategy"], "invalid"
-                ),
-            }
-        )
-    paper = {key: "–" for key in rows[0]} if rows else {}
-    if paper:
-        paper["strategy"] = "**paper: ML²Tuner vs TVM-like**"
-        paper["samples, share of autotvm's"] = "12.3 %"
-        paper["invalid attempts vs autotvm"] = "−60.8 %"
-        rows.append(paper)
+        row = {"strategy": r["strategy"], "seeds": str(r["n_seeds"])}
+        for metric, title, kind in _HEADLINE:
+            row[title] = _with_ci(r, metric, kind, budget)
+            if metric == "samples_to_cut":
+                row["reached cut"] = f"{round(r['samples_to_cut_reached'] * r['n_seeds'])}"
+        for metric, title in _VERSUS:
+            key = (r["strategy"], metric)
+            if versus is None or key not in versus.index:
+                row[title] = "–"
+            else:
+                c = versus.loc[key]
+                row[title] = ratio_cell(
+                    c["ratio"], c["ratio_ci_low"], c["ratio_ci_high"], c["p_value"]
+                )
+        rows.append(row)
     return markdown_table(pd.DataFrame(rows))
 
 
@@ -124,7 +148,13 @@ def claim_results(claims: pd.DataFrame) -> dict[UnitKey, list[ClaimResult]]:
         unit = UnitKey(row.target, row.layer, row.template)
         out.setdefault(unit, []).append(
             ClaimResult(
-                PAPER_CLAIMS[row.claim], float(row.reproduced_value), row.verdict, row.reason
+                PAPER_CLAIMS[row.claim],
+                float(row.ratio),
+                float(row.ci_low),
+                float(row.ci_high),
+                float(row.p_value),
+                row.verdict,
+                row.reason,
             )
         )
     return out
@@ -133,14 +163,65 @@ def claim_results(claims: pd.DataFrame) -> dict[UnitKey, list[ClaimResult]]:
 def _verdict_cell(result: ClaimResult) -> str:
     if result.verdict == "not testable":
         return f"not testable ({result.reason})"
-    value = result.value
-    if result.claim.name == "samples":
-        shown = "never matched" if math.isinf(value) else f"{100 * value:.1f} %"
-    elif result.claim.name == "invalid":
-        shown = f"{100 * abs(value):.1f} % {'fewer' if value >= 0 else 'more'}"
-    else:
-        shown = f"{100 * value:.1f} %"
-    return f"{shown}: **{result.verdict}**"
+    cell = ratio_cell(result.ratio, result.ci_low, result.ci_high, result.p_value)
+    return f"{cell}: **{result.verdict}**"
+
+
+def _claims_section(units: Sequence[UnitKey], per_unit: dict) -> list[str]:
+    counts = []
+    for name, claim in PAPER_CLAIMS.items():
+        verdicts = [next(r for r in per_unit[u] if r.claim.name == name).verdict for u in units]
+        counts.append(
+            {
+                "claim (paper)": claim.quote,
+                "wording": claim.source,
+                "holds if ml2tuner / autotvm ≤": f"{claim.claimed_ratio:.3g}",
+                **{v: str(verdicts.count(v)) for v in VERDICTS},
+            }
+        )
+    detail = [
+        {
+            "unit": u.label,
+            **{
+                name: _verdict_cell(next(r for r in per_unit[u] if r.claim.name == name))
+                for name in PAPER_CLAIMS
+            },
+        }
+        for u in units
+    ]
+    return [
+        "Ratio ml2tuner / autotvm of the medians over seeds, its bootstrap 95 % CI and the "
+        "Mann–Whitney U p-value; samples are those to the top-1 % latency cut. Verdicts: "
+        "*supported* when the CI lies below 1 and reaches the claimed ratio, *contradicted* "
+        "when it lies above the claimed ratio, otherwise *inconclusive* (docs/report.md).",
+        "",
+        markdown_table(pd.DataFrame(counts)),
+        "",
+        markdown_table(pd.DataFrame(detail)),
+        "",
+        claims_paragraph({f"{u.layer} ({u.target}, {u.template})": per_unit[u] for u in units}),
+        "",
+    ]
+
+
+def _ranking_section(ranking: pd.DataFrame) -> list[str]:
+    rows = [
+        {
+            "rank": str(r.rank),
+            "strategy": r.strategy,
+            "mean score [95 % CI]": ratio_cell(r.mean_score, r.ci_low, r.ci_high),
+            "units": str(r.n_units),
+        }
+        for r in ranking.itertuples(index=False)
+    ]
+    return [
+        "Score over the budget: 0 is uniform random search's expected best, 1 the optimum "
+        "(Kernel Tuner's methodology, docs/report.md); averaged over the budget, then over "
+        "units, with a bootstrap CI over units.",
+        "",
+        markdown_table(pd.DataFrame(rows)) if rows else "No unit has a valid configuration.",
+        "",
+    ]
 
 
 def _space_line(space: pd.Series) -> str:
@@ -159,22 +240,16 @@ def _space_line(space: pd.Series) -> str:
     return f"Space: {n:,} configurations: {', '.join(parts)}; {optimum}."
 
 
-def render_summary(
-    spaces: pd.DataFrame,
-    strategies: pd.DataFrame,
-    models: pd.DataFrame,
-    claims: pd.DataFrame,
-    runs: pd.DataFrame,
-    figures: Sequence[tuple[str, str]],
-) -> str:
+def render_summary(tables: Mapping[str, pd.DataFrame], figures: Sequence[tuple[str, str]]) -> str:
     """The Markdown summary of a run.
 
     Args:
-        spaces, strategies, models, claims, runs: the summary tables.
+        tables: the summary tables by name (:data:`~ml2tuner.workflow.columns.SUMMARY_TABLES`).
         figures: ``(title, path relative to summary.md)`` of every figure.
     """
+    spaces, runs = tables["spaces"], tables["runs"]
     units = units_of(spaces)
-    per_unit = claim_results(claims)
+    per_unit = claim_results(tables["claims"])
     n_seeds = runs.groupby(UNIT_KEYS + ["strategy"])["seed"].nunique()
     parts = ["# ml2tuner results", ""]
     parts += [
@@ -182,45 +257,27 @@ def render_summary(
         f"{runs['strategy'].nunique()} strategies, "
         f"{int(n_seeds.max()) if len(n_seeds) else 0} seeds each, "
         f"budget {int(runs['n_trials'].max()) if len(runs) else 0} measurements per run. "
-        "Cells: median [inter-quartile range] over seeds; definitions in "
+        "Cells: median [bootstrap 95 % CI] over seeds; a run that never reached a target "
+        "counts as more than the budget (`> budget`); definitions in "
         "[docs/report.md](../../docs/report.md).",
         "",
         "## The paper's claims",
         "",
     ]
-    overview = [
-        {
-            "claim (paper)": claim.quote,
-            **{
-                u.label: _verdict_cell(next(r for r in per_unit.get(u, []) if r.claim.name == name))
-                for u in units
-                if u in per_unit
-            },
-        }
-        for name, claim in PAPER_CLAIMS.items()
-    ]
-    if per_unit:
-        parts += [markdown_table(pd.DataFrame(overview)), ""]
-    parts += [
-        claims_paragraph(
-            {f"{u.layer} ({u.target}, {u.template})": per_unit[u] for u in units if u in per_unit}
-        ),
-        "",
-    ]
+    if all(u in per_unit for u in units) and units:
+        parts += _claims_section(units, per_unit)
+    parts += ["## Strategies over all spaces", "", *_ranking_section(tables["ranking"])]
     for unit in units:
         space = unit_rows(spaces, unit).iloc[0]
         mine = unit_rows(runs, unit)
         budget = int(mine["n_trials"].max()) if len(mine) else 0
-        parts += [
-            f"## {unit.layer} on {unit.target}, template {unit.template}",
-            "",
-            _space_line(space),
-            "",
-        ]
-        unit_strategies = unit_rows(strategies, unit)
+        parts += [f"## {unit.layer} on {unit.target}, template {unit.template}", ""]
+        parts += [_space_line(space), ""]
+        unit_strategies = unit_rows(tables["strategies"], unit)
         if len(unit_strategies):
-            parts += [strategy_markdown(unit_strategies, budget), ""]
-        parts += [models_markdown(unit_rows(models, unit)), ""]
+            comparisons = unit_rows(tables["comparisons"], unit)
+            parts += [strategy_markdown(unit_strategies, comparisons, budget), ""]
+        parts += [models_markdown(unit_rows(tables["models"], unit)), ""]
     if figures:
         parts += ["## Figures", ""]
         for title, path in figures:

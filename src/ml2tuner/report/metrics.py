@@ -1,7 +1,12 @@
-"""The metrics of docs/design.md §7, per tuning run and over seeds (numpy / pandas only).
+"""The metrics of one tuning run, from its trial log and the unit's measured table.
 
 Definitions (``docs/report.md``):
 
+* **samples to the cut** — measurements until the best latency found is at or below the
+  space's top-1 % latency cut, the 1st percentile of the valid latencies in ``measured.parquet``
+  (the NEST-C prototype's "equivalent performance", etri/nest-compiler
+  ``utils/autotuning/xgboost_rank.py``); -1 if never within the budget. The paper's samples
+  claim is tested on this metric.
 * **samples to best** — measurements until the best latency found is within 1 % of the space's
   true optimum (the best valid latency in ``measured.parquet``); -1 if never within the budget.
 * **samples to match** — measurements until the best latency found is at least as good as the
@@ -9,15 +14,16 @@ Definitions (``docs/report.md``):
   ``seed k`` of a strategy is compared with ``autotvm``'s ``seed k``. Without that seed the
   reference is the median of ``autotvm``'s final bests. -1 if never within the budget.
 * **invalid share** — share of a run's measurements that were not ``valid``.
-* Over seeds: median and inter-quartile range. A run that never reached a target counts as
-  needing infinitely many measurements (its value is censored, not dropped), so a median is
-  ``inf`` ("more than the budget") when at least half the seeds never got there.
+* **best over optimum** — the run's final best latency / the space's optimum (1 = found it).
+* A run that never reached a target counts as needing infinitely many measurements (its value
+  is censored, not dropped): :func:`censored`. Medians with confidence intervals and the tests
+  against ``autotvm`` are in :mod:`.stats`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +31,12 @@ import pandas as pd
 
 __all__ = [
     "BEST_TOLERANCE",
+    "CUT_QUANTILE",
     "REFERENCE_STRATEGY",
     "Spread",
+    "latency_cut",
+    "samples_to_target",
+    "samples_to_cut",
     "samples_to_best",
     "samples_to_match",
     "invalid_share",
@@ -36,11 +46,11 @@ __all__ = [
     "run_metrics",
     "match_references",
     "match_samples",
-    "strategy_table",
     "curve_table",
 ]
 
 BEST_TOLERANCE = 0.01  # "within 1 % of the space's true optimum"
+CUT_QUANTILE = 0.01  # the top-1 % latency cut: the 1st percentile of the valid latencies
 REFERENCE_STRATEGY = "autotvm"  # the paper's "TVM-like approach"
 UNIT_KEYS = ["target", "layer", "template"]
 
@@ -59,6 +69,34 @@ class Spread:
         return self.n > 0 and not math.isnan(self.median)
 
 
+def latency_cut(measured: pd.DataFrame) -> float:
+    """The top-1 % latency cut: the 1st percentile of the valid latencies (linear), NaN if none.
+
+    The NEST-C prototype's target (etri/nest-compiler ``utils/autotuning/xgboost_rank.py``:
+    the latency under which a pick counts as equivalent to the best).
+    """
+    valid = measured.loc[measured["status"] == "valid", "latency_us"].to_numpy(float)
+    return float(np.quantile(valid, CUT_QUANTILE)) if valid.size else float("nan")
+
+
+def samples_to_target(best_latency_us: np.ndarray, target_us: float) -> int:
+    """Measurements until the running best is at most ``target_us``; -1 never (or no target).
+
+    Args:
+        best_latency_us: the running best latency after each trial (NaN before a valid one).
+        target_us: the latency to reach.
+    """
+    if not np.isfinite(target_us):
+        return -1
+    hits = np.flatnonzero(np.asarray(best_latency_us, float) <= target_us)
+    return int(hits[0]) + 1 if hits.size else -1
+
+
+def samples_to_cut(trials: pd.DataFrame, cut: float) -> float:
+    """Measurements until the best found is at most ``cut`` (``inf``: never in the run)."""
+    return float(censored([samples_to_target(trials["best_latency_us"].to_numpy(float), cut)])[0])
+
+
 def samples_to_best(
     best_latency_us: np.ndarray, optimum_us: float, tolerance: float = BEST_TOLERANCE
 ) -> int:
@@ -69,10 +107,7 @@ def samples_to_best(
         optimum_us: the space's true optimum (best valid latency in ``measured.parquet``).
         tolerance: relative distance from the optimum that counts as reaching it.
     """
-    if not np.isfinite(optimum_us):
-        return -1
-    hits = np.flatnonzero(np.asarray(best_latency_us, float) <= optimum_us * (1.0 + tolerance))
-    return int(hits[0]) + 1 if hits.size else -1
+    return samples_to_target(best_latency_us, optimum_us * (1.0 + tolerance))
 
 
 def samples_to_match(best_latency_us: np.ndarray, reference_us: float) -> int:
@@ -83,10 +118,7 @@ def samples_to_match(best_latency_us: np.ndarray, reference_us: float) -> int:
         best_latency_us: the running best latency after each trial (NaN before a valid one).
         reference_us: the latency to match (``autotvm``'s final best of the paired seed).
     """
-    if not np.isfinite(reference_us):
-        return -1
-    hits = np.flatnonzero(np.asarray(best_latency_us, float) <= reference_us)
-    return int(hits[0]) + 1 if hits.size else -1
+    return samples_to_target(best_latency_us, reference_us)
 
 
 def invalid_share(status: Sequence[str]) -> float:
@@ -128,22 +160,25 @@ def spread(values: Sequence[float] | np.ndarray) -> Spread:
     return Spread(quantile(v, 0.5), quantile(v, 0.25), quantile(v, 0.75), int(v.size))
 
 
-def run_metrics(trials: pd.DataFrame, optimum_us: float, reference_us: float) -> dict:
+def run_metrics(trials: pd.DataFrame, space: Mapping[str, float], reference_us: float) -> dict:
     """The metrics of one tuning run (a ``runs.parquet`` row without its keys).
 
     Args:
         trials: the run's trial log (``tuning/{strategy}/seed{seed}.parquet``).
-        optimum_us: the space's true optimum.
+        space: the unit's ``optimum_latency_us`` and ``cut_latency_us``.
         reference_us: the latency to match (see :func:`match_references`); NaN for none.
     """
     best = trials["best_latency_us"].to_numpy(dtype=float)
+    optimum = float(space["optimum_latency_us"])
+    final = float(np.nanmin(best)) if np.isfinite(best).any() else float("nan")
     return {
         "n_trials": len(trials),
-        "optimum_latency_us": optimum_us,
-        "final_best_latency_us": float(np.nanmin(best))
-        if np.isfinite(best).any()
-        else float("nan"),
-        "samples_to_best": samples_to_best(best, optimum_us),
+        "optimum_latency_us": optimum,
+        "final_best_latency_us": final,
+        "best_over_optimum": final / optimum if optimum > 0 else float("nan"),
+        "cut_latency_us": float(space["cut_latency_us"]),
+        "samples_to_cut": samples_to_target(best, float(space["cut_latency_us"])),
+        "samples_to_best": samples_to_best(best, optimum),
         "n_invalid": int((trials["status"] != "valid").sum()),
         "invalid_share": invalid_share(trials["status"].to_numpy()),
         "match_reference_latency_us": reference_us,
@@ -179,60 +214,6 @@ def match_samples(runs: pd.DataFrame) -> np.ndarray:
     values = censored(runs["samples_to_match"])
     values[runs["match_reference_latency_us"].isna().to_numpy()] = np.nan
     return values
-
-
-def _spread_columns(prefix: str, values) -> dict[str, float]:
-    s = spread(values)
-    return {f"{prefix}_median": s.median, f"{prefix}_q25": s.q25, f"{prefix}_q75": s.q75}
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    if math.isnan(numerator) or math.isnan(denominator):
-        return float("nan")
-    if denominator == 0:
-        return float("nan") if numerator == 0 else float("inf")
-    if math.isinf(denominator):
-        return float("nan")
-    return numerator / denominator
-
-
-def strategy_table(runs: pd.DataFrame, reference: str = REFERENCE_STRATEGY) -> pd.DataFrame:
-    """Median and quartiles over seeds per unit and strategy (``strategies.parquet`` rows).
-
-    ``samples_vs_reference`` and ``invalid_vs_reference`` divide the strategy's median by the
-    ``reference`` strategy's median of the same unit (NaN without a reference run).
-    """
-    rows = []
-    for key, group in runs.groupby(UNIT_KEYS + ["strategy"], sort=False):
-        has_ref = group["match_reference_latency_us"].notna()
-        rows.append(
-            {
-                **dict(zip(UNIT_KEYS + ["strategy"], key, strict=True)),
-                "n_seeds": len(group),
-                "reached_share": float((group["samples_to_best"] > 0).mean()),
-                **_spread_columns("samples_to_best", censored(group["samples_to_best"])),
-                **_spread_columns("invalid_share", group["invalid_share"]),
-                **_spread_columns("final_best_latency_us", group["final_best_latency_us"]),
-                "match_reached_share": float((group["samples_to_match"] > 0)[has_ref].mean())
-                if has_ref.any()
-                else np.nan,
-                **_spread_columns("samples_to_match", match_samples(group)),
-            }
-        )
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table.assign(samples_vs_reference=[], invalid_vs_reference=[])
-    ref = table[table["strategy"] == reference].set_index(UNIT_KEYS)
-    keys = list(zip(*(table[k] for k in UNIT_KEYS), strict=True))
-    ref_samples = [ref["samples_to_match_median"].get(k, np.nan) for k in keys]
-    ref_invalid = [ref["invalid_share_median"].get(k, np.nan) for k in keys]
-    table["samples_vs_reference"] = [
-        _ratio(a, b) for a, b in zip(table["samples_to_match_median"], ref_samples, strict=True)
-    ]
-    table["invalid_vs_reference"] = [
-        _ratio(a, b) for a, b in zip(table["invalid_share_median"], ref_invalid, strict=True)
-    ]
-    return table
 
 
 def curve_table(best_latency_us: Sequence[np.ndarray]) -> pd.DataFrame:

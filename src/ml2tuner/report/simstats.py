@@ -4,7 +4,8 @@ From the simstats stage's tables (``models/simstats_{metrics,predictions}.parque
 tuning runs: the predictors' held-out metrics per unit, predicted against measured latency,
 the top-k curve (the share of a space one measures, in predicted order, before the truly
 fastest configuration is among the measured), and how many measurements each strategy needs
-to reach the space's top-1 % latency cut. Results are computed first (small frames), then
+to reach the space's top-1 % latency cut (defined in :mod:`.metrics`, re-exported here for the
+simstats stage). Results are computed first (small frames), then
 drawn (``docs/report.md`` explains how to read them).
 """
 
@@ -18,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .figures import strategy_color
-from .metrics import spread
+from .metrics import CUT_QUANTILE, latency_cut, samples_to_cut, spread
 
 __all__ = [
     "SIMSTATS_FIGURES",
@@ -42,7 +43,6 @@ SIMSTATS_FIGURES = {
     "simstats_samples": "Measurements to the top-1 % latency cut, per strategy and seed",
 }
 TOP_SHARE_PCT = 3.0  # Pelke et al.: the best is "within the top 3 % of predictions"
-CUT_QUANTILE = 0.01  # the top-1 % latency cut: the 1st percentile of the valid latencies
 
 _PREDICTOR_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
 
@@ -86,18 +86,6 @@ def topk_curves(predictions: pd.DataFrame) -> pd.DataFrame:
             )
         )
     return pd.concat(curves, ignore_index=True)
-
-
-def latency_cut(measured: pd.DataFrame) -> float:
-    """The top-1 % latency cut: the 1st percentile of the valid latencies (linear)."""
-    valid = measured.loc[measured["status"] == "valid", "latency_us"].to_numpy(float)
-    return float(np.quantile(valid, CUT_QUANTILE)) if valid.size else float("nan")
-
-
-def samples_to_cut(trials: pd.DataFrame, cut: float) -> float:
-    """Measurements until the best found is at most ``cut`` (``inf``: never in the run)."""
-    reached = np.flatnonzero(trials["best_latency_us"].to_numpy(float) <= cut)
-    return float(reached[0] + 1) if reached.size else float("inf")
 
 
 def cut_summary(runs: pd.DataFrame) -> pd.DataFrame:

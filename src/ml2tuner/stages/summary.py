@@ -1,8 +1,9 @@
 """Stage ``summary``: the report's metrics per tuning run, per strategy, per space.
 
-Writes ``results/summary/{runs,strategies,spaces,models,curves,claims}.parquet``
-(``docs/artifacts.md``); the metric definitions are in :mod:`ml2tuner.report.metrics` and
-``docs/report.md``.
+Writes ``results/summary/{runs,strategies,comparisons,spaces,models,curves,claims,scores,
+ranking}.parquet`` (``docs/artifacts.md``); the metric definitions are in
+:mod:`ml2tuner.report.metrics`, the statistics in :mod:`ml2tuner.report.stats`, the aggregate
+score in :mod:`ml2tuner.report.aggregate` (``docs/report.md``).
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..report.aggregate import ranking_table, unit_scores
 from ..report.claims import unit_claims
 from ..report.metrics import (
     BEST_TOLERANCE,
     UNIT_KEYS,
     curve_table,
     invalid_share,
+    latency_cut,
     match_references,
     run_metrics,
     samples_to_best,
     samples_to_match,
-    strategy_table,
 )
 from ..report.model_metrics import long_model_metrics, model_value
+from ..report.strategies import comparison_table, strategy_table
 from ..workflow.columns import STATUS_COUNT_COLUMNS, SUMMARY_TABLES
 from ..workflow.config import Unit, canonical_json, config_hash, unit_for_path
 from ..workflow.tables import TableError, read_metadata, read_table, write_table
@@ -59,12 +62,14 @@ def space_row(measured: pd.DataFrame) -> dict:
             optimum_latency_us=float(best["latency_us"]),
             optimum_config_id=int(best["config_id"]),
             median_valid_latency_us=float(valid["latency_us"].median()),
+            cut_latency_us=latency_cut(measured),
         )
     else:
         row.update(
             optimum_latency_us=float("nan"),
             optimum_config_id=-1,
             median_valid_latency_us=float("nan"),
+            cut_latency_us=float("nan"),
         )
     return row
 
@@ -73,25 +78,39 @@ def _unit(meta: dict[str, str]) -> tuple[str, str, str]:
     return meta["target"], meta["layer"], meta["template"]
 
 
-def _claim_rows(strategies: pd.DataFrame, models: pd.DataFrame) -> pd.DataFrame:
+def _claim_rows(comparisons: pd.DataFrame, models: pd.DataFrame, units) -> pd.DataFrame:
     rows = []
-    for key, mine in strategies.groupby(UNIT_KEYS, sort=False):
-        unit_models = models.merge(pd.DataFrame([key], columns=UNIT_KEYS), on=UNIT_KEYS)
+    for key in units:
+        unit = pd.DataFrame([key], columns=UNIT_KEYS)
+        unit_models = models.merge(unit, on=UNIT_KEYS)
         values = {f"rmse_{m}": model_value(unit_models, m, "rmse") for m in ("P", "A")}
-        for result in unit_claims(mine, values):
+        mine = comparisons.merge(unit, on=UNIT_KEYS) if len(comparisons) else comparisons
+        for r in unit_claims(mine, values):
             rows.append(
                 {
                     **dict(zip(UNIT_KEYS, key, strict=True)),
-                    "claim": result.claim.name,
-                    "quote": result.claim.quote,
-                    "measure": result.claim.measure,
-                    "paper_value": result.claim.paper_value,
-                    "reproduced_value": result.value,
-                    "verdict": result.verdict,
-                    "reason": result.reason,
+                    "claim": r.claim.name,
+                    "quote": r.claim.quote,
+                    "source": r.claim.source,
+                    "metric": r.claim.metric,
+                    "claimed_ratio": r.claim.claimed_ratio,
+                    "ratio": r.ratio,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "p_value": r.p_value,
+                    "verdict": r.verdict,
+                    "reason": r.reason,
                 }
             )
     return pd.DataFrame(rows, columns=[name for name, _ in SUMMARY_TABLES["claims"]])
+
+
+def _frame(rows: pd.DataFrame | list, name: str) -> pd.DataFrame:
+    """``rows`` with the columns of the summary table ``name`` (an empty table when none)."""
+    columns = [column for column, _ in SUMMARY_TABLES[name]]
+    if isinstance(rows, pd.DataFrame) and len(rows):
+        return rows[columns]
+    return pd.DataFrame(rows if len(rows) else None, columns=columns)
 
 
 def summarise(
@@ -107,7 +126,7 @@ def summarise(
         metrics: unit key → the unit's model metrics in long form
             (:func:`ml2tuner.report.model_metrics.long_model_metrics`).
     Returns:
-        ``{"runs", "strategies", "spaces", "models", "curves", "claims"}`` frames.
+        a frame per name of :data:`~ml2tuner.workflow.columns.SUMMARY_TABLES`.
     """
     spaces = pd.DataFrame(
         [
@@ -116,10 +135,7 @@ def summarise(
         ],
         columns=[name for name, _ in SUMMARY_TABLES["spaces"]],
     )
-    optimum = {
-        key: row["optimum_latency_us"]
-        for key, row in zip(measured, spaces.to_dict("records"), strict=True)
-    }
+    space = dict(zip(measured, spaces.to_dict("records"), strict=True))
     heads = pd.DataFrame(
         [
             {
@@ -133,44 +149,43 @@ def summarise(
         columns=[*UNIT_KEYS, "strategy", "seed", "final_best_latency_us"],
     )
     references = match_references(heads)
-    runs, curves = [], []
+    runs = []
     for meta, trials in tuning:
         key = _unit(meta)
         seed = int(meta["seed"])
         reference = references.get((*key, seed), references.get((*key, -1), np.nan))
-        row = run_metrics(trials, optimum[key], reference)
         runs.append(
             {
                 **dict(zip(UNIT_KEYS, key, strict=True)),
                 "strategy": meta["strategy"],
                 "seed": seed,
-                **row,
+                **run_metrics(trials, space[key], reference),
             }
         )
-    runs_frame = pd.DataFrame(runs, columns=[name for name, _ in SUMMARY_TABLES["runs"]])
+    runs_frame = _frame(runs, "runs")
+    curves, bests, budget = [], {}, {}
     for (key, strategy), group in _group_runs(tuning).items():
-        curve = curve_table([t["best_latency_us"].to_numpy(float) for _, t in group])
+        best = [t["best_latency_us"].to_numpy(float) for _, t in group]
+        curve = curve_table(best)
         curves.append(curve.assign(**dict(zip(UNIT_KEYS, key, strict=True)), strategy=strategy))
+        bests[(key, strategy)] = best
+        budget[key] = max(budget.get(key, 0), *(len(b) for b in best))
     models = [
         frame.assign(**dict(zip(UNIT_KEYS, key, strict=True))) for key, frame in metrics.items()
     ]
-    models_frame = (
-        pd.concat(models, ignore_index=True)
-        if models
-        else pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["models"]])
-    )
-    strategies = strategy_table(runs_frame)
+    models_frame = _frame(pd.concat(models, ignore_index=True) if models else [], "models")
+    comparisons = _frame(comparison_table(runs_frame), "comparisons")
+    scores = _frame(unit_scores(measured, bests, budget), "scores")
     return {
         "runs": runs_frame,
-        "strategies": strategies,
+        "strategies": _frame(strategy_table(runs_frame), "strategies"),
+        "comparisons": comparisons,
         "spaces": spaces,
         "models": models_frame,
-        "curves": (
-            pd.concat(curves, ignore_index=True)
-            if curves
-            else pd.DataFrame(columns=[name for name, _ in SUMMARY_TABLES["curves"]])
-        ),
-        "claims": _claim_rows(strategies, models_frame),
+        "curves": _frame(pd.concat(curves, ignore_index=True) if curves else [], "curves"),
+        "claims": _claim_rows(comparisons, models_frame, list(measured)),
+        "scores": scores,
+        "ranking": _frame(ranking_table(scores) if len(scores) else [], "ranking"),
     }
 
 

@@ -238,6 +238,7 @@ SPACES_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("optimum_latency_us", "float64"),
     ("optimum_config_id", "int64"),
     ("median_valid_latency_us", "float64"),
+    ("cut_latency_us", "float64"),
 ]
 
 RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
@@ -246,6 +247,9 @@ RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("n_trials", "int64"),
     ("optimum_latency_us", "float64"),
     ("final_best_latency_us", "float64"),
+    ("best_over_optimum", "float64"),
+    ("cut_latency_us", "float64"),
+    ("samples_to_cut", "int64"),
     ("samples_to_best", "int64"),
     ("n_invalid", "int64"),
     ("invalid_share", "float64"),
@@ -253,17 +257,39 @@ RUNS_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("samples_to_match", "int64"),
 ]
 
+# ml2tuner.report.strategies.SEED_METRICS; the first three are counts (with a reached share).
+_SEED_METRICS = (
+    "samples_to_cut",
+    "samples_to_best",
+    "samples_to_match",
+    "invalid_share",
+    "best_over_optimum",
+)
+
+
+def _median_ci(metric: str) -> list[Column]:
+    columns = [(f"{metric}_{q}", "float64") for q in ("median", "ci_low", "ci_high")]
+    return columns + ([(f"{metric}_reached", "float64")] if metric.startswith("samples") else [])
+
+
 STRATEGIES_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("strategy", "string"),
     ("n_seeds", "int64"),
-    ("reached_share", "float64"),
-    *_spread("samples_to_best"),
-    *_spread("invalid_share"),
-    *_spread("final_best_latency_us"),
-    ("match_reached_share", "float64"),
-    *_spread("samples_to_match"),
-    ("samples_vs_reference", "float64"),
-    ("invalid_vs_reference", "float64"),
+    *(column for metric in _SEED_METRICS for column in _median_ci(metric)),
+]
+
+COMPARISONS_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"),
+    ("metric", "string"),
+    ("n", "int64"),
+    ("n_reference", "int64"),
+    ("median", "float64"),
+    ("reference_median", "float64"),
+    ("ratio", "float64"),
+    ("ratio_ci_low", "float64"),
+    ("ratio_ci_high", "float64"),
+    ("test", "string"),
+    ("p_value", "float64"),
 ]
 
 MODELS_COLUMNS: list[Column] = _UNIT_KEYS + [
@@ -284,21 +310,46 @@ CURVES_COLUMNS: list[Column] = _UNIT_KEYS + [
 CLAIMS_COLUMNS: list[Column] = _UNIT_KEYS + [
     ("claim", "string"),
     ("quote", "string"),
-    ("measure", "string"),
-    ("paper_value", "float64"),
-    ("reproduced_value", "float64"),
+    ("source", "string"),
+    ("metric", "string"),
+    ("claimed_ratio", "float64"),
+    ("ratio", "float64"),
+    ("ci_low", "float64"),
+    ("ci_high", "float64"),
+    ("p_value", "float64"),
     ("verdict", "string"),
     ("reason", "string"),
+]
+
+SCORES_COLUMNS: list[Column] = _UNIT_KEYS + [
+    ("strategy", "string"),
+    ("n_measurements", "int64"),
+    ("budget_fraction", "float64"),
+    ("random_best_us", "float64"),
+    ("mean_best_us", "float64"),
+    ("score", "float64"),
+]
+
+RANKING_COLUMNS: list[Column] = [
+    ("rank", "int64"),
+    ("strategy", "string"),
+    ("n_units", "int64"),
+    ("mean_score", "float64"),
+    ("ci_low", "float64"),
+    ("ci_high", "float64"),
 ]
 
 # name -> spec; results/summary/{name}.parquet (rules/report.smk declares these files).
 SUMMARY_TABLES: dict[str, list[Column]] = {
     "runs": RUNS_COLUMNS,
     "strategies": STRATEGIES_COLUMNS,
+    "comparisons": COMPARISONS_COLUMNS,
     "spaces": SPACES_COLUMNS,
     "models": MODELS_COLUMNS,
     "curves": CURVES_COLUMNS,
     "claims": CLAIMS_COLUMNS,
+    "scores": SCORES_COLUMNS,
+    "ranking": RANKING_COLUMNS,
 }
 
 # role -> file in the unit's models/ folder (XGBoost JSON; rules/train.smk declares these).
