@@ -14,10 +14,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ml2tuner.workflow.columns import SUMMARY_TABLES
+
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
 REPORT_FILES = [
     "summary.md",
+    "aggregate",
+    "heatmap_samples_only",
+    "heatmap_samples_fewer",
+    "heatmap_invalid_by",
+    "heatmap_invalid_to",
     "best_latency",
     "invalid_share",
     "samples",
@@ -67,7 +74,7 @@ def test_the_report_rule_writes_every_declared_file(ran, workdir):
         names = [name] if name.endswith(".md") else [f"{name}.png", f"{name}.svg"]
         for file in names:
             assert (report / file).stat().st_size > 0, file
-    for name in ("runs", "strategies", "spaces", "models", "curves", "claims"):
+    for name in SUMMARY_TABLES:
         assert (workdir / "results" / "summary" / f"{name}.parquet").exists()
     assert "figure status.png/.svg" in (workdir / "logs/report/report.log").read_text()
 
