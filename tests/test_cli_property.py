@@ -13,12 +13,13 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from ml2tuner.cli import main
-from ml2tuner.vta.target import PRESETS
-from ml2tuner.vta.workload import RESNET18
+from ml2tuner.vta.target import PRESETS, get_target
+from ml2tuner.vta.workload import RESNET18, parse_shape
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -202,6 +203,9 @@ def run_measure(argv: list[str], capsys) -> tuple[int, str, str]:
 @example(argv=["--target", "pynq_1x16_i8w8a32_15_15_18_" + "1" * 5000, "--layer", "C2"] + NESTC_2X2)
 @example(argv=["--target", "pynq", "--layer", "C2", "--template", "nestc", "--knobs", FLOAT_KNOB])
 @example(argv=["--target", "pynq", "--layer", "C2", *NESTC_2X2, "--functional", "--seed", "-1"])
+# Found by review: sizes near 2**32 compiled for hours; VTA's fields cannot address them.
+@example(argv=["--target", "pynq", "--shape", f"1,8,8,{2**32},16,1,0,1"] + NESTC_2X2)
+@example(argv=["--target", "pynq", "--shape", "1,70000,8,16,16,3,1,1"] + NESTC_2X2)
 def test_measure_gives_a_measurement_or_one_line_error(argv, capsys):
     code, out, err = run_measure(argv, capsys)
     assert "Traceback" not in out + err
@@ -216,3 +220,22 @@ def test_measure_gives_a_measurement_or_one_line_error(argv, capsys):
         assert out == ""
         assert err.startswith("ml2tuner: error: ") and err.endswith("\n"), err
         assert "\n" not in err[:-1], err
+
+
+@pytest.mark.parametrize(
+    ("shape", "named"),
+    [
+        ("1,65536,8,16,16,3,1,1", "16-bit load/store fields"),
+        ("1,8,65536,16,16,3,1,1", "16-bit load/store fields"),
+        (f"1,8,8,{2**32},16,1,0,1", "the input has"),
+        (f"1,8,8,16,{2**32},1,0,1", "the weight has"),
+    ],
+)
+def test_a_layer_vta_cannot_address_is_refused_before_compiling(shape, named, capsys):
+    code, out, err = run_measure(["--target", "pynq", "--shape", shape] + NESTC_2X2, capsys)
+    assert (code, out) == (2, "") and named in err, err
+
+
+def test_the_largest_addressable_rows_are_accepted():
+    wide = parse_shape("1,8,65535,16,16,1,0,1")
+    wide.check_target(get_target("pynq"))  # no error: 65535 fits the 16-bit fields

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .isa import MEM_DRAM_WIDTH, MEM_SIZE_WIDTH, MEM_STRIDE_WIDTH
 from .target import Target
 
 __all__ = [
@@ -82,7 +83,10 @@ class Conv2D:
         return self.n * self.oc * self.oh * self.ow * self.ic * self.kernel * self.kernel
 
     def check_target(self, target: Target) -> None:
-        """Raise :class:`WorkloadError` if the shape cannot be packed for ``target``."""
+        """Raise :class:`WorkloadError` if the shape cannot be packed for ``target``, or a
+        tensor cannot be addressed by VTA's load/store instructions (``hw_spec.h``: a row
+        stride and a row count are ``VTA_MEMOP_STRIDE_BIT_WIDTH`` / ``VTA_MEMOP_SIZE_BIT_WIDTH``
+        = 16-bit fields, a DRAM base ``VTA_MEMOP_DRAM_ADDR_BIT_WIDTH`` = 32 bits, in tiles)."""
         if self.ic % target.block or self.oc % target.block:
             raise WorkloadError(
                 f"{self.name}: channels IC={self.ic}, OC={self.oc} must be multiples of the "
@@ -93,6 +97,24 @@ class Conv2D:
                 f"{self.name}: batch N={self.n} must be a multiple of the "
                 f"target's BATCH {target.batch} ({target.name})"
             )
+        max_rows = min(2**MEM_STRIDE_WIDTH, 2**MEM_SIZE_WIDTH) - 1
+        if max(self.h, self.w) > max_rows:
+            raise WorkloadError(
+                f"{self.name}: H={self.h}, W={self.w}: a row stride or row count over "
+                f"{max_rows} does not fit VTA's 16-bit load/store fields; allowed 1..{max_rows}"
+            )
+        blocks = self.n // target.batch, self.ic // target.block, self.oc // target.block
+        tiles = {
+            "input": blocks[0] * blocks[1] * self.h * self.w,
+            "weight": blocks[2] * blocks[1] * self.kernel * self.kernel,
+            "output": blocks[0] * blocks[2] * self.oh * self.ow,
+        }
+        for tensor, count in tiles.items():
+            if count >= 2**MEM_DRAM_WIDTH:
+                raise WorkloadError(
+                    f"{self.name}: the {tensor} has {count} tiles; VTA's 32-bit DRAM addresses "
+                    f"reach fewer than {2**MEM_DRAM_WIDTH}"
+                )
 
     def shape_string(self) -> str:
         return (
