@@ -57,7 +57,11 @@ DEFAULT_VARIANTS = [
     "ml2tuner_plus:n_random_with_prior=16",
     "ml2tuner_plus:v_threshold=0.5",
     "ml2tuner_plus:epsilon=0.05",
-    "ml2tuner_plus:prior=none,v_hidden=false,a_scores_all=false",
+    "ml2tuner_plus:prior_calibration=false",
+    "ml2tuner_plus:batch_distance=0",
+    "ml2tuner_plus:stall_batches=0",
+    "ml2tuner_plus:v_threshold_stalled=0.9",
+    "ml2tuner_plus:prior=none,v_hidden=false,a_scores_all=false,batch_distance=0,stall_batches=0",
 ]
 
 

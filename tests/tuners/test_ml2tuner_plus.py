@@ -10,7 +10,13 @@ import pytest
 
 from ml2tuner.measure import ReplayMeasurer
 from ml2tuner.tuners import PriorModels, make_tuner, run_tuning, train_prior
-from ml2tuner.tuners._ml2tuner_plus import PriorSource, in_scope, unit_identity
+from ml2tuner.tuners._ml2tuner_plus import (
+    PriorSource,
+    calibrate_logistic,
+    in_scope,
+    rank_agreement,
+    unit_identity,
+)
 
 FAST = {"num_boost_round": 20}
 
@@ -45,6 +51,7 @@ def test_prototype_preset_is_the_prototypes_loop(nestc_tables):
 
 def test_with_every_idea_off_it_is_ml2tuner(nestc_tables):
     off = {"v_hidden": False, "a_scores_all": False, "prior": "none", "n_random": 16}
+    off |= {"batch_distance": 0, "stall_batches": 0}
     off |= {"v_threshold": 0.5, "epsilon": 0.05}  # ml2tuner's
     plus = run_tuning(_tuner(nestc_tables, **off), ReplayMeasurer(nestc_tables.measured), 40)
     base = run_tuning(
@@ -109,3 +116,74 @@ def test_a_scores_only_compiled_configurations(nestc_tables):
     )
     chosen = space.rows(log["config_id"].iloc[8:])
     assert space.compile_ok[chosen].all()
+
+
+def test_calibration_keeps_a_confirmed_prior_and_drops_a_contradicted_one():
+    rng = np.random.default_rng(0)
+    margin = rng.normal(0, 4, 60)
+    agrees = (margin > 0).astype(float)
+    scale, _ = calibrate_logistic(margin, agrees)
+    assert scale > 1  # the unit confirms the prior: it is trusted more, not less
+    scale, shift = calibrate_logistic(margin, 1 - agrees)
+    assert scale == 0  # contradicted: dropped (not flipped), V falls back to the base rate
+    assert abs(1 / (1 + np.exp(-shift)) - 0.5) < 0.1
+    few_scale, few_shift = calibrate_logistic(margin[:2], 1 - agrees[:2])
+    assert few_scale > 0  # two rows do not yet outweigh the prior
+    assert rank_agreement(margin, margin) == pytest.approx(1.0)
+    assert rank_agreement(margin, -margin) == pytest.approx(-1.0)
+
+
+def test_a_contradicted_prior_loses_its_say(nestc_tables):
+    """A prior V that calls every invalid configuration valid and the reverse is weighed to
+    nothing once the unit's measurements show it, and the tuner stops trusting it."""
+    tuner = _tuner(nestc_tables, batch_size=4)
+    flipped = nestc_tables.measured.copy()
+    valid, wrong = flipped["status"] == "valid", flipped["status"] == "wrong_answer"
+    flipped.loc[valid, "status"] = "wrong_answer"
+    flipped.loc[wrong, "status"] = "valid"
+    flipped["latency_us"] = flipped["latency_us"].fillna(1.0)
+    source = PriorSource(
+        nestc_tables.space,
+        nestc_tables.compiled,
+        flipped,
+        dataclasses.replace(nestc_tables.layer, h=28),
+        nestc_tables.target,
+    )
+    tuner.warm_start(train_prior([source], tuner.settings))
+    log = run_tuning(tuner, ReplayMeasurer(nestc_tables.measured), 40)
+    v_model = tuner.models["V"]
+    assert v_model.scale < 0.2
+    late = log.iloc[20:]
+    assert (late["status"] == "valid").mean() > (log.iloc[:4]["status"] == "valid").mean()
+
+
+def test_a_batch_is_spread_over_the_knobs(nestc_tables):
+    space = nestc_tables.tuning_space()
+    ranked = np.random.default_rng(0).permutation(space.n)  # a ranking with neighbours on top
+    ranked = ranked[np.argsort(space.knob_x[ranked, 0], kind="stable")]
+    batch = _tuner(nestc_tables, batch_distance=2)._pick(ranked, 5)
+    knobs = space.knob_x[batch]
+    assert all((knobs[i] != knobs[j]).sum() >= 2 for i in range(5) for j in range(i))
+    assert batch[0] == ranked[0]  # A's best stays first
+    plain = _tuner(nestc_tables, batch_distance=0)._pick(ranked, 5)
+    np.testing.assert_array_equal(plain, ranked[:5])
+
+
+def test_a_stalled_search_leaves_what_it_measured(nestc_tables):
+    space = nestc_tables.tuning_space()
+    options = {"n_random": 8, "stall_batches": 1, "batch_distance": 2}
+    tuner = _tuner(nestc_tables, v_threshold_stalled=0.0, **options)
+    measurer = ReplayMeasurer(nestc_tables.measured)
+    explored = 0
+    for _ in range(12):
+        stalled = tuner.stalled >= 1 and len(tuner.hist_rows) >= 8
+        seen = space.knob_x[tuner.hist_rows]
+        rows = space.rows(tuner.propose(tuner.batch_size))
+        if stalled:
+            explored += 1
+            free = np.flatnonzero(~tuner.taken & space.compile_ok)
+            if ((space.knob_x[free][:, None, :] != seen).sum(axis=2) >= 2).all(axis=1).any():
+                # A's best pick far from everything measured comes first
+                assert (space.knob_x[rows[0]] != seen).sum(axis=1).min() >= 2
+        tuner.observe(measurer.measure(space.config_ids[rows].tolist()))
+    assert explored > 0

@@ -136,8 +136,8 @@ class ML2Tuner(Tuner):
 
     The steps are methods so that :mod:`._ml2tuner_plus` changes one step at a time: which
     features a model sees (:meth:`_features`), which configurations are candidates
-    (:meth:`_candidates`), how a model is fitted (:meth:`_fit`) and when the models take over
-    (:meth:`_n_random`).
+    (:meth:`_candidates`), which of A's ranking make the batch (:meth:`_pick`), how a model is
+    fitted (:meth:`_fit`) and when the models take over (:meth:`_n_random`).
     """
 
     name = "ml2tuner"
@@ -160,19 +160,27 @@ class ML2Tuner(Tuner):
             return self.random_rows(n)
         cand = self._candidates(n)
         v_cand = self._v_prob(cand)
-        keep = v_cand >= s.v_threshold
+        keep = v_cand >= self._v_threshold()
         if keep.sum() < n:  # too few survivors: the most probably valid candidates
             keep = np.zeros(len(cand), bool)
             keep[np.argsort(-v_cand, kind="stable")[:n]] = True
         survivors = cand[keep]
         a_surv = self.models["A"].predict(self._features("A", survivors))
         ranked = survivors[np.argsort(-a_surv, kind="stable")]
-        chosen = ranked[:n].copy()
+        chosen = self._pick(ranked, n)
         explore = self.rng.random(n) < s.epsilon
         if explore.any():
             chosen[explore] = self.random_rows(int(explore.sum()), exclude=chosen[~explore])
         self._record_predictions(chosen)
         return chosen
+
+    def _v_threshold(self) -> float:
+        """V's minimum probability of validity for this step."""
+        return self.settings.v_threshold
+
+    def _pick(self, ranked: np.ndarray, n: int) -> np.ndarray:
+        """The batch from A's ranking of the survivors: its top ``n``."""
+        return ranked[:n].copy()
 
     def _n_random(self) -> int:
         """Random measurements before the models choose."""

@@ -2,8 +2,9 @@
 
 The loop is :class:`~._ml2tuner.ML2Tuner`'s (V filters, A ranks, the top ``batch_size`` are
 measured, the models retrain); each idea below is an option that can be switched off, and with
-all of them off (``v_hidden: false, a_scores_all: false, prior: none`` and ml2tuner's
-``v_threshold: 0.5, epsilon: 0.05``) the strategy is ``ml2tuner``:
+all of them off (``v_hidden: false, a_scores_all: false, prior: none, batch_distance: 0,
+stall_batches: 0`` and ml2tuner's ``v_threshold: 0.5, epsilon: 0.05``) the strategy is
+``ml2tuner``:
 
 * ``v_hidden`` — V sees the hidden features too. Validity in these spaces is decided by
   compiler decisions (fold rule, buffer use, thread split) that the knobs only imply.
@@ -19,6 +20,17 @@ all of them off (``v_hidden: false, a_scores_all: false, prior: none`` and ml2tu
   A prior never holds the unit being tuned: :meth:`~ML2TunerPlus.warm_start` refuses one whose
   sources include the tuned layer on the tuned target.
 * ``n_random_with_prior`` — the random start when a prior was given (``n_random`` without).
+* ``prior_calibration`` — a prior is a guess about another unit: at each refit it is weighed
+  on the tuned unit's own measurements (:class:`CorrectedPrior`: V's margin by a logistic fit
+  of the unit's labels, A's by its rank agreement with the unit's throughputs), so a prior the
+  unit contradicts stops steering, and the trees fitted on the unit's data take over.
+* ``batch_distance`` — the batch is spread: A's best first, then the next best that differ
+  from those already chosen in at least that many knobs, so a wrong guess about one region
+  costs one measurement, not a batch of its neighbours.
+* ``stall_batches`` / ``v_threshold_stalled`` — when the best has not improved for that many
+  batches, A's ranking is saturated where it has measured: the batch must then also differ
+  from every measured configuration, and V must be surer (the gain left is small, so a
+  wasted, invalid measurement costs more than a missed configuration).
 
 Units are told apart by their features (:func:`unit_identity`: the ``l_*`` layer shape and the
 ``t_*`` target parameters), so "the same layer" means the same shape, whatever its name.
@@ -45,6 +57,7 @@ from ._base import register
 from ._ml2tuner import ML2Tuner, ML2TunerSettings
 
 __all__ = [
+    "CorrectedPrior",
     "ML2TunerPlus",
     "ML2TunerPlusSettings",
     "PRIOR_SCOPES",
@@ -53,6 +66,9 @@ __all__ = [
     "unit_identity",
     "in_scope",
     "train_prior",
+    "calibrate_logistic",
+    "rank_agreement",
+    "prior_margin",
 ]
 
 PRIOR_SCOPES = ("none", "other-layers", "other-targets", "all")
@@ -108,6 +124,13 @@ class ML2TunerPlusSettings(ML2TunerSettings):
         a_scores_all: A ranks every compiled, unmeasured configuration (no P shortlist).
         prior: which other units the warm start learns from: one of :data:`PRIOR_SCOPES`.
         n_random_with_prior: random measurements before the models choose, with a prior.
+        prior_calibration: at each refit, weigh the prior by how well it predicts the unit's
+            own measurements (:class:`CorrectedPrior`); off: boost on from it unweighed.
+        batch_distance: two configurations of a batch differ in at least this many knobs
+            (0 or 1: no constraint beyond being distinct).
+        stall_batches: after this many model batches without a better best, the batch must
+            also differ from every measured configuration by ``batch_distance`` knobs (0: never).
+        v_threshold_stalled: V's threshold once the search has stalled (``stall_batches``).
     """
 
     v_threshold: float = 0.9
@@ -116,6 +139,10 @@ class ML2TunerPlusSettings(ML2TunerSettings):
     a_scores_all: bool = True
     prior: str = "all"
     n_random_with_prior: int = 0
+    prior_calibration: bool = True
+    batch_distance: int = 2
+    stall_batches: int = 4
+    v_threshold_stalled: float = 0.99
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -123,6 +150,10 @@ class ML2TunerPlusSettings(ML2TunerSettings):
             raise ValueError(f"prior {self.prior!r}: allowed {', '.join(PRIOR_SCOPES)}")
         if self.n_random_with_prior < 0:
             raise ValueError("n_random_with_prior must be ≥ 0")
+        if not 0 <= self.v_threshold_stalled <= 1:
+            raise ValueError("v_threshold_stalled must be in [0, 1]")
+        if self.batch_distance < 0 or self.stall_batches < 0:
+            raise ValueError("batch_distance and stall_batches must be ≥ 0")
 
     def feature_set(self, role: str) -> str:
         """Model ``role``'s feature set (a key of ``FEATURE_SETS``)."""
@@ -244,6 +275,85 @@ def _source_rows(source: PriorSource, rng: np.random.Generator) -> dict[str, Any
     }
 
 
+@dataclass(frozen=True)
+class CorrectedPrior:
+    """A prior model, weighed on the tuned unit's own measurements, plus trees fitted on them.
+
+    Its margin is ``scale · prior margin + shift + own trees``: the own trees boost on from the
+    weighed prior (XGBoost's ``base_margin``), so a prior the unit confirms keeps its say and
+    one the unit contradicts (``scale`` → 0) no longer drowns the unit's own data. Boosting on
+    from an unweighed prior V cannot correct it: where it is sure (p ≈ 1), the logistic loss's
+    hessian p(1 − p) vanishes and no split reaches ``min_child_weight``.
+
+    Attributes:
+        prior: the model trained on other units.
+        scale, shift: the weighing of the prior's margin.
+        booster: trees fitted on the unit's own measurements on top of it.
+        logistic: the margin is a log-odds (model V): :meth:`predict` returns probabilities.
+    """
+
+    prior: XGBModel
+    scale: float
+    shift: float
+    booster: xgb.Booster
+    logistic: bool
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Scores (A) or probabilities of being valid (V) of rows ``x``."""
+        x = np.asarray(x, np.float32)
+        if x.shape[0] == 0:
+            return np.empty(0, np.float64)
+        margin = self.booster.inplace_predict(
+            x, predict_type="margin", base_margin=self.base_margin(x), validate_features=False
+        ).astype(np.float64)
+        return np.exp(-np.logaddexp(0.0, -margin)) if self.logistic else margin  # no overflow
+
+    def base_margin(self, x: np.ndarray) -> np.ndarray:
+        """The weighed prior's margin of rows ``x``."""
+        return self.scale * prior_margin(self.prior, x) + self.shift
+
+
+def prior_margin(model: XGBModel, x: np.ndarray) -> np.ndarray:
+    """``model``'s raw margin (log-odds for V, the ranking score for A) of rows ``x``."""
+    x = np.asarray(x, np.float32)
+    return model.booster.inplace_predict(x, predict_type="margin", validate_features=False).astype(
+        np.float64
+    )
+
+
+# The weighing of a prior V is a logistic fit of the unit's own labels on the prior's margin,
+# pulled towards (scale 1, shift 0) as if by one extra measurement: with a handful of own rows
+# the prior stands, and only a contradiction the unit's measurements keep showing removes it.
+_CALIBRATION_PULL = 1.0
+
+
+def calibrate_logistic(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """``(scale ≥ 0, shift)`` maximising the likelihood of labels ``y`` under
+    ``sigmoid(scale · margin + shift)``, with a pull of :data:`_CALIBRATION_PULL` to (1, 0)."""
+    x = np.column_stack([np.asarray(margin, np.float64), np.ones(len(margin))])
+    theta, pull = np.array([1.0, 0.0]), np.array([1.0, 0.0])
+    for _ in range(50):  # Newton's method on a strictly convex 2-parameter problem
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ theta, -30, 30)))
+        grad = x.T @ (p - y) + _CALIBRATION_PULL * (theta - pull)
+        hess = (x * (p * (1 - p))[:, None]).T @ x + _CALIBRATION_PULL * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        theta = theta - step
+        theta[0] = max(theta[0], 0.0)  # a prior that predicts the opposite is dropped, not flipped
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(theta[0]), float(theta[1])
+
+
+def rank_agreement(score: np.ndarray, target: np.ndarray) -> float:
+    """Kendall's τ-a between ``score`` and ``target`` (0 with fewer than 2 rows)."""
+    if len(score) < 2:
+        return 0.0
+    ds = np.sign(score[:, None] - score[None, :])
+    dt = np.sign(target[:, None] - target[None, :])
+    n = len(score)
+    return float((ds * dt).sum() / (n * (n - 1)))
+
+
 @register
 class ML2TunerPlus(ML2Tuner):
     """ML²Tuner with hidden features at every level and a warm start (module docstring)."""
@@ -256,6 +366,7 @@ class ML2TunerPlus(ML2Tuner):
         self.prior: PriorModels | None = None
         first = pd.Series(self.space.config_x[0], index=self.space.config_names)
         self.identity = _identity_of(first)
+        self.stalled = 0  # model batches since the best so far last improved
 
     def warm_start(self, prior: PriorModels) -> None:
         """Start P, V and A from ``prior`` (before the first proposal).
@@ -313,9 +424,11 @@ class ML2TunerPlus(ML2Tuner):
         # Boosting on from a prior V is well defined with one class: it only shifts V's odds.
         return self.prior is None
 
-    def _fit(self, role: str, rows: np.ndarray, y: np.ndarray, offset: int) -> XGBModel:
+    def _fit(self, role: str, rows: np.ndarray, y: np.ndarray, offset: int) -> Any:
         if self.prior is None:
             return super()._fit(role, rows, y, offset)
+        if self.settings.prior_calibration:
+            return self._fit_corrected(role, rows, y, offset)
         base = self.prior.models[role]
         model = XGBModel(base.settings, seed=int(self.rng.integers(2**31)) + offset)
         dtrain = xgb.DMatrix(
@@ -330,3 +443,65 @@ class ML2TunerPlus(ML2Tuner):
             xgb_model=base.booster,
         )
         return model
+
+    def _fit_corrected(
+        self, role: str, rows: np.ndarray, y: np.ndarray, offset: int
+    ) -> CorrectedPrior:
+        """Weigh the prior on the measurements so far, then fit trees on top of it."""
+        base = self.prior.models[role]
+        x = self._features(role, rows)
+        margin = prior_margin(base, x)
+        y = np.asarray(y, np.float64)
+        if role == "V":
+            scale, shift = calibrate_logistic(margin, y)
+        else:  # A ranks: its say is how well it orders the unit's own valid measurements
+            scale, shift = max(rank_agreement(margin, y), 0.0), 0.0
+        model = XGBModel(base.settings, seed=int(self.rng.integers(2**31)) + offset)
+        dtrain = xgb.DMatrix(x, label=y, nthread=self.settings.nthread)
+        dtrain.set_base_margin(scale * margin + shift)
+        booster = xgb.train(
+            model.booster_params(), dtrain, num_boost_round=model.settings.num_boost_round
+        )
+        return CorrectedPrior(base, scale, shift, booster, logistic=role == "V")
+
+    def _observe(self, rows: np.ndarray, results: pd.DataFrame) -> None:
+        if len(self.hist_rows) > self._n_random():
+            before = self.hist_thr[: -len(rows)]
+            improved = np.nanmax(self.hist_thr[-len(rows) :], initial=0.0) > np.nanmax(
+                before, initial=0.0
+            )
+            self.stalled = 0 if improved else self.stalled + 1
+        super()._observe(rows, results)
+
+    def _stalled(self) -> bool:
+        return 0 < self.settings.stall_batches <= self.stalled
+
+    def _v_threshold(self) -> float:
+        s = self.settings
+        return s.v_threshold_stalled if self._stalled() else s.v_threshold
+
+    def _pick(self, ranked: np.ndarray, n: int) -> np.ndarray:
+        """A's top ``n``, spread: each differs from the others (and, once the search has
+        stalled, from everything measured) in at least ``batch_distance`` knobs."""
+        s = self.settings
+        explore = self._stalled()
+        distance = max(s.batch_distance, 2) if explore else s.batch_distance
+        if distance <= 1:
+            return ranked[:n].copy()
+        knobs = self.space.knob_x
+        pool = ranked
+        if explore:  # stalled: leave the neighbourhood of everything measured
+            seen = knobs[self.hist_rows]
+            far = np.ones(len(ranked), bool)
+            for start in range(0, len(seen), 64):
+                diff = knobs[ranked][:, None, :] != seen[None, start : start + 64, :]
+                far &= (diff.sum(axis=2) >= distance).all(axis=1)
+            pool = ranked[far]
+        chosen: list[int] = []
+        for row in pool:
+            if all((knobs[row] != knobs[c]).sum() >= distance for c in chosen):
+                chosen.append(int(row))
+                if len(chosen) == n:
+                    break
+        rest = ranked[~np.isin(ranked, chosen)]  # too few spread ones: A's next best
+        return np.concatenate([np.asarray(chosen, np.int64), rest[: n - len(chosen)]])
