@@ -37,7 +37,7 @@ rule summary:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=30,  # minutes: about 4 for 100 units x 9 strategies x 20 seeds (docs/report.md)
     conda:
         "../envs/ml2tuner.yaml"
     script:
@@ -74,7 +74,7 @@ rule report:
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=30,  # minutes: about 4 for 100 units x 9 strategies x 20 seeds (docs/report.md)
     conda:
         "../envs/ml2tuner.yaml"
     script:

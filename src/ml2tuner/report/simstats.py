@@ -5,8 +5,8 @@ tuning runs: the predictors' held-out metrics per unit, predicted against measur
 the top-k curve (the share of a space one measures, in predicted order, before the truly
 fastest configuration is among the measured), and how many measurements each strategy needs
 to reach the space's top-1 % latency cut (defined in :mod:`.metrics`, re-exported here for the
-simstats stage). Results are computed first (small frames), then
-drawn (``docs/report.md`` explains how to read them).
+simstats stage). Results are computed first (small frames), then drawn (``docs/report.md``
+explains how to read them).
 """
 
 from __future__ import annotations
