@@ -43,7 +43,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a guard against a hang; a shared, loaded machine needs minutes
     )
     assert proc.returncode == 0, f"snakemake {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc
