@@ -106,14 +106,23 @@ def _prior_units(unit, strategy):
     return prior_units(unit, WF.units(), prior_scope(spec.tuner, spec.settings))
 
 
-def prior_tables(kind):
-    """An input function: the ``kind`` table of every source unit of a prior job."""
+def template_units(template):
+    """The configured units of ``template``, in configuration order."""
+    return [u for u in WF.units() if u.template == template]
+
+
+def pool_tables(kind):
+    """An input function: the ``kind`` table of every unit of a prior pool's template."""
 
     def paths(wildcards):
-        units = _prior_units(unit_of(wildcards), wildcards.strategy)
-        return [f"results/{u.path}/{kind}.parquet" for u in units]
+        return [f"results/{u.path}/{kind}.parquet" for u in template_units(wildcards.template)]
 
     return paths
+
+
+def pool_unit_keys(wildcards):
+    """(target, layer, template) of every unit of a prior pool, in input order."""
+    return [list(u.key) for u in template_units(wildcards.template)]
 
 
 def prior_source_keys(wildcards):

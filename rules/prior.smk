@@ -3,9 +3,7 @@
 # units with another unit in scope have this job (prior_units_of, tune_prior in common.smk).
 rule prior:
     input:
-        spaces=prior_tables("space"),
-        compileds=prior_tables("compiled"),
-        measureds=prior_tables("measured"),
+        pool="results/prior_pool/{template}",
     output:
         models=directory(f"{UNIT}/prior/{{strategy,{_alternatives(WF.strategies)}}}"),
     params:
@@ -24,3 +22,29 @@ rule prior:
         "../envs/ml2tuner.yaml"
     script:
         "../scripts/prior.py"
+
+
+# Every unit's space, compiled and measured tables of one template, gathered (hard links) for
+# the prior jobs: one input folder each instead of three tables per source unit, which grew
+# with the square of the units (ml2tuner.stages.prior_pool).
+rule prior_pool:
+    input:
+        space=pool_tables("space"),
+        compiled=pool_tables("compiled"),
+        measured=pool_tables("measured"),
+    output:
+        pool=directory("results/prior_pool/{template}"),
+    params:
+        units=pool_unit_keys,
+    log:
+        "logs/prior_pool/{template}.log",
+    benchmark:
+        "benchmarks/prior_pool/{template}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/ml2tuner.yaml"
+    script:
+        "../scripts/prior_pool.py"

@@ -1,21 +1,17 @@
 """rules/prior.smk → ml2tuner.stages.run_prior."""
 
 from ml2tuner.stages import run_prior
+from ml2tuner.stages.prior_pool import POOL_KINDS, pool_table
 from ml2tuner.workflow import job_log, load_config
 
 with job_log(snakemake.log[0]):
     wc = snakemake.wildcards
     run_config = load_config(snakemake.config)
     unit = run_config.unit(wc.target, wc.layer, wc.template)
+    pool = snakemake.input.pool
     sources = [
-        (run_config.unit(*key), space, compiled, measured)
-        for key, space, compiled, measured in zip(
-            snakemake.params.sources,
-            snakemake.input.spaces,
-            snakemake.input.compileds,
-            snakemake.input.measureds,
-            strict=True,
-        )
+        (src, *(pool_table(pool, src, kind) for kind in POOL_KINDS))
+        for src in (run_config.unit(*key) for key in snakemake.params.sources)
     ]
     run_prior(
         unit,

@@ -156,6 +156,35 @@ def micro_unit():
     return cfg, cfg.unit("pynq", "M", "nestc")
 
 
+@pytest.fixture(scope="session")
+def unit_tables(tmp_path_factory, micro_unit):
+    """The micro unit's space, compiled, measured and simstats tables (built once)."""
+    from ml2tuner.stages import (
+        run_compile,
+        run_enumerate,
+        run_merge,
+        run_merge_statistics,
+        run_simulate_shard,
+    )
+
+    _, unit = micro_unit
+    root = tmp_path_factory.mktemp("unit")
+    run_enumerate(unit, root / "space.parquet")
+    run_compile(unit, root / "space.parquet", root / "compiled.parquet")
+    shard, statistics = root / "measured/shard0.parquet", root / "simstats/shard0.parquet"
+    run_simulate_shard(
+        unit,
+        root / "space.parquet",
+        root / "compiled.parquet",
+        (0, unit.space_size()),
+        shard,
+        statistics_out=statistics,
+    )
+    run_merge(unit, [shard], root / "measured.parquet")
+    run_merge_statistics(unit, [statistics], root / "simstats.parquet")
+    return unit, root
+
+
 def _parquet_schema(path) -> list[tuple[str, str]]:
     """A Parquet file's columns as (name, type) in the notation of workflow.columns."""
     import pyarrow.parquet as pq

@@ -14,41 +14,12 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
-from ml2tuner.stages import (
-    run_compile,
-    run_enumerate,
-    run_merge,
-    run_merge_statistics,
-    run_simulate_shard,
-)
 from ml2tuner.stages.tune import STRATEGIES, TuningRun, run_tune, run_tune_unit
 from ml2tuner.workflow.config import load_config_file
 
 SETTINGS = {"random": {}, "ml2tuner": {"n_random": 10, "num_boost_round": 15}}
 BUDGET = 30
-
-
-@pytest.fixture(scope="module")
-def unit_tables(tmp_path_factory, micro_unit):
-    """The micro unit's space, compiled, measured and simstats tables."""
-    _, unit = micro_unit
-    root = tmp_path_factory.mktemp("unit")
-    run_enumerate(unit, root / "space.parquet")
-    run_compile(unit, root / "space.parquet", root / "compiled.parquet")
-    shard, statistics = root / "measured/shard0.parquet", root / "simstats/shard0.parquet"
-    run_simulate_shard(
-        unit,
-        root / "space.parquet",
-        root / "compiled.parquet",
-        (0, unit.space_size()),
-        shard,
-        statistics_out=statistics,
-    )
-    run_merge(unit, [shard], root / "measured.parquet")
-    run_merge_statistics(unit, [statistics], root / "simstats.parquet")
-    return unit, root
 
 
 def _runs(out: Path, seeds=range(4)) -> list[TuningRun]:

@@ -25,6 +25,7 @@ def test_every_rule_declares_log_benchmark_threads_resources_env(repo_root):
         "merge_measured",
         "train_models",
         "prior",
+        "prior_pool",
         "tune",
         "simstats_models",
         "summary",

@@ -11,7 +11,8 @@ merge       :func:`run_merge`            ``measured.parquet``
 simstats    :func:`run_simstats`         ``models/simstats_*.parquet``: the predictors
             :func:`run_simstats_report`  ``results/report/simstats.md`` and its figures
 train       :func:`run_train`            ``models/``: P, V, A, metrics, split, search
-prior       :func:`run_prior`            ``prior/{strategy}/``: models of the other units
+prior       :func:`run_prior_pool`       ``results/prior_pool/{template}/``: the units' tables
+            :func:`run_prior`            ``prior/{strategy}/``: models of the other units
 tune        :func:`run_tune`             ``tuning/{strategy}/seed{seed}.parquet``
 summary     :func:`run_summary`          ``results/summary/*.parquet``
 report      :func:`run_report`           ``results/report/``: summary.md and the figures
@@ -40,6 +41,7 @@ _HOMES = {
     "run_train": "train",
     "run_tune": "tune",
     "run_prior": "prior",
+    "run_prior_pool": "prior_pool",
     "run_summary": "summary",
     "run_report": "report",
     "measure_space": "space_tables",
