@@ -15,8 +15,8 @@ REPORT = "results/report"
 # The summary tables (ml2tuner.workflow.columns.SUMMARY_TABLES) and the figures
 # (ml2tuner.report.build.FIGURES; caption report/<stem>.rst), plus one validity map per unit.
 # The per-unit figures only when asked: config `report: {per_unit_figures: true|false|auto}`
-# (auto, the default: at most PER_UNIT_DEFAULT_MAX units); read with .get, as the key is optional.
-PER_UNIT = per_unit_figures(config.get("report", {}).get("per_unit_figures"), len(WF.units()))
+# (auto, the default: at most PER_UNIT_DEFAULT_MAX units; the schema fills the default in).
+PER_UNIT = per_unit_figures(config["report"]["per_unit_figures"], len(WF.units()))
 SHOWN_FIGURES = shown_figures(PER_UNIT)
 VALIDITY_MAPS = (
     {validity_name(unit_key(u)): unit_key(u) for u in WF.units()} if PER_UNIT else {}

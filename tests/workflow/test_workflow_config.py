@@ -98,6 +98,12 @@ BAD = {
         "'grid'",
         "allowed random",
     ),
+    "report option": (
+        {"report": {"per_unit_figures": "sometimes"}},
+        "report.per_unit_figures",
+        "'sometimes'",
+        "auto",
+    ),
     "variant of an unknown tuner": (
         {"variants": {"proto": {"tuner": "grid"}}},
         "variants.proto.tuner",
