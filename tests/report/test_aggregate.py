@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ml2tuner.report.aggregate import (
     best_so_far,
+    cutoff_window,
     mean_score_curves,
     random_expected_best,
     ranking_table,
@@ -74,6 +75,21 @@ def test_random_runs_score_zero_on_average():
         np.abs(scores["mean_best_us"] - scores["random_best_us"]), noise + 1e-9
     )
     assert abs(scores["score"].mean()) < 0.05
+
+
+def test_the_window_ends_where_random_is_expected_95_percent_of_the_way():
+    random_best = np.array([100.0, 60.0, 20.0, 14.0, 10.5, 10.0])
+    # median 90, optimum 10: the window ends at the first expected best <= 90 - 0.95 * 80 = 14
+    assert cutoff_window(random_best, 90.0, 10.0) == 4
+    assert cutoff_window(random_best[:3], 90.0, 10.0) == 3  # never reached: the whole budget
+    measured = _measured(list(np.linspace(10, 100, 100)))
+    budget = 60
+    runs = [np.full(budget, 10.0)]  # at the optimum from the start
+    scores = unit_scores({KEY: measured}, {(KEY, "oracle"): runs}, {KEY: budget})
+    expected = random_expected_best(measured, budget)
+    window = cutoff_window(expected, float(np.median(measured["latency_us"])), 10.0)
+    assert 1 < window < budget and len(scores) == window
+    assert scores["budget_fraction"].iloc[-1] == 1.0 and (scores["score"] == 1.0).all()
 
 
 def test_score_is_one_at_the_optimum_and_zero_at_randoms_expectation():

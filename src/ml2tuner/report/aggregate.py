@@ -9,8 +9,12 @@ Per unit and strategy, after *t* measurements, the score is
 
 so uniform random search scores 0 and a strategy that has found the optimum scores 1. Random's
 expected best is computed exactly from ``measured.parquet`` (:func:`random_expected_best`), not
-by simulating random runs. The score is averaged over the budget (one number per unit and
-strategy), then over units, with a bootstrap CI over units (``ranking.parquet``).
+by simulating random runs. As the methodology does, each unit's curve ends where random search
+is expected to have come :data:`CUTOFF` of the way from the median valid latency to the
+optimum (:func:`cutoff_window`; autotuning_methodology's ``cutoff_percentile``): past it the
+denominator shrinks towards 0 on flat spaces and a few µs of seed noise swamp the score. The
+score is averaged over that window (one number per unit and strategy), then over units, with a
+bootstrap CI over units (``ranking.parquet``).
 
 "Nothing valid measured yet" counts as the space's slowest valid latency, for random and every
 strategy alike, so an invalid measurement never improves the best and every value is finite.
@@ -28,7 +32,9 @@ from .metrics import UNIT_KEYS
 from .stats import BOOTSTRAP_SEED, CONFIDENCE, N_RESAMPLES
 
 __all__ = [
+    "CUTOFF",
     "N_FRACTIONS",
+    "cutoff_window",
     "random_expected_best",
     "best_so_far",
     "score_curve",
@@ -39,6 +45,16 @@ __all__ = [
 ]
 
 N_FRACTIONS = 50  # budget fractions 1/50 … 1 at which the units' curves are averaged
+CUTOFF = 0.95  # autotuning_methodology's default cutoff_percentile
+
+
+def cutoff_window(random_best: np.ndarray, median: float, optimum: float) -> int:
+    """Measurements in a unit's scoring window: until random's expected best has come
+    :data:`CUTOFF` of the way from the median valid latency to the optimum (the whole
+    ``random_best`` if it never does)."""
+    target = median - CUTOFF * (median - optimum)
+    reached = np.flatnonzero(random_best <= target)
+    return int(reached[0]) + 1 if reached.size else len(random_best)
 
 
 def random_expected_best(measured: pd.DataFrame, budget: int) -> np.ndarray:
@@ -105,7 +121,8 @@ def unit_scores(
         budget: unit key → the number of measurements per run.
     Returns:
         ``target, layer, template, strategy, n_measurements, budget_fraction,
-        random_best_us, mean_best_us, score`` (units without a valid configuration left out).
+        random_best_us, mean_best_us, score`` over the unit's window (:func:`cutoff_window`;
+        ``budget_fraction`` is of the window); units without a valid configuration left out.
     """
     frames = []
     random_best = {key: random_expected_best(m, budget[key]) for key, m in measured.items()}
@@ -113,7 +130,8 @@ def unit_scores(
         latency = measured[key].loc[measured[key]["status"] == "valid", "latency_us"]
         if latency.empty:
             continue
-        optimum, worst, t = float(latency.min()), float(latency.max()), budget[key]
+        optimum, worst = float(latency.min()), float(latency.max())
+        t = cutoff_window(random_best[key], float(latency.median()), optimum)
         mean_best = np.mean([best_so_far(b, t, worst) for b in bests], axis=0)
         frames.append(
             pd.DataFrame(
@@ -122,9 +140,9 @@ def unit_scores(
                     "strategy": strategy,
                     "n_measurements": np.arange(1, t + 1),
                     "budget_fraction": np.arange(1, t + 1) / t,
-                    "random_best_us": random_best[key],
+                    "random_best_us": random_best[key][:t],
                     "mean_best_us": mean_best,
-                    "score": score_curve(mean_best, random_best[key], optimum),
+                    "score": score_curve(mean_best, random_best[key][:t], optimum),
                 }
             )
         )
