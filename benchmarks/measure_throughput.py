@@ -5,6 +5,7 @@ timing simulation and classification — no functional run. Prints the rate and,
 ``--profile``, where the time goes.
 
     python benchmarks/measure_throughput.py                 # C2, nestc, zcu102, full space
+    python benchmarks/measure_throughput.py --template autotvm --target pynq
     python benchmarks/measure_throughput.py --limit 3000 --profile
 """
 
