@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -10,15 +11,7 @@ import pytest
 
 from ml2tuner.cli import main
 from ml2tuner.models import XGBModel
-from ml2tuner.stages import (
-    run_compile,
-    run_enumerate,
-    run_merge,
-    run_merge_statistics,
-    run_simulate_shard,
-    run_train,
-    run_tune,
-)
+from ml2tuner.stages import run_train, run_tune
 from ml2tuner.stages.tune import STRATEGIES
 from ml2tuner.tuners import TUNERS
 from ml2tuner.workflow import read_metadata, read_table
@@ -45,23 +38,11 @@ FAST_MODEL = {"train_fraction": 0.75, "n_estimators": 20}
 
 
 @pytest.fixture(scope="module")
-def unit_dir(tmp_path_factory, micro_unit):
-    """The unit's space, compiled and measured tables, and its models."""
-    cfg, unit = micro_unit
+def unit_dir(tmp_path_factory, unit_tables):
+    """The micro unit's space, compiled and measured tables (a copy), and its models."""
+    _, tables = unit_tables
     root = tmp_path_factory.mktemp("unit")
-    run_enumerate(unit, root / "space.parquet")
-    run_compile(unit, root / "space.parquet", root / "compiled.parquet")
-    shard, statistics = root / "measured/shard0.parquet", root / "simstats/shard0.parquet"
-    run_simulate_shard(
-        unit,
-        root / "space.parquet",
-        root / "compiled.parquet",
-        (0, unit.space_size()),
-        shard,
-        statistics_out=statistics,
-    )
-    run_merge(unit, [shard], root / "measured.parquet")
-    run_merge_statistics(unit, [statistics], root / "simstats.parquet")
+    shutil.copytree(tables, root, dirs_exist_ok=True)
     _train(root, root / "models", FAST_MODEL, seed=0)
     return root
 
