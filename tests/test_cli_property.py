@@ -228,7 +228,8 @@ def test_measure_gives_a_measurement_or_one_line_error(argv, capsys):
         ("1,65536,8,16,16,3,1,1", "16-bit load/store fields"),
         ("1,8,65536,16,16,3,1,1", "16-bit load/store fields"),
         (f"1,8,8,{2**32},16,1,0,1", "the input has"),
-        (f"1,8,8,16,{2**32},1,0,1", "the weight has"),
+        ("1,1,1,4096,268435456,1,0,1", "the weight has"),  # 2**24 x 2**8 weight tiles
+        (f"1,8,8,16,{2**32},1,0,1", "the output has"),
     ],
 )
 def test_a_layer_vta_cannot_address_is_refused_before_compiling(shape, named, capsys):
