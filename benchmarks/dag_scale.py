@@ -25,8 +25,6 @@ runs (the load average is printed).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import resource
 import shutil
@@ -37,23 +35,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from machine import describe
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config/resnet18.yaml"
 WORKFLOW_FILES = ("Snakefile", "config", "rules", "scripts", "envs", "profiles", "report")
-
-
-def machine() -> str:
-    """One line naming the machine and how busy it was."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    cpuinfo = Path("/proc/cpuinfo")
-    names = (
-        re.findall(r"^model name\s*: (.*)$", cpuinfo.read_text(), re.M) if cpuinfo.exists() else []
-    )
-    cpu = names[0] if names else platform.machine()
-    return (
-        f"machine: {platform.node()}, {cpu}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; load average {load}"
-    )
 
 
 def _children_cpu() -> float:
@@ -83,7 +69,7 @@ def bench_dag(config: Path) -> None:
         wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
     stats = proc.stdout[proc.stdout.index("Job stats:") :]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats[: stats.index("Reasons")], re.M))
-    print(machine())
+    print(describe())
     print(f"`snakemake -n --configfile {config.relative_to(REPO)}`:")
     for rule, n in counts.items():
         print(f"  {rule:<16} {n:>5}")
@@ -125,7 +111,7 @@ def bench_tune(unit_dir: Path, n_seeds: int, config: Path) -> None:
     n_units = len(cfg.units())
     per_unit = sum(per_strategy.values()) * len(cfg.seeds)
     total = per_unit * n_units
-    print(machine())
+    print(describe())
     print(f"tune job on {unit.path}, budget {cfg.budget}, {len(seeds)} seed(s) per strategy:")
     for strategy, seconds in per_strategy.items():
         print(f"  {strategy:<14} {seconds:7.2f} CPU-s per run")
@@ -176,7 +162,7 @@ def bench_simulate(target: str, n_sample: int, jobs: int, config: Path) -> None:
     with ProcessPoolExecutor(jobs) as pool:
         results = list(pool.map(_sample_cost, work))
     wall = time.perf_counter() - start
-    print(machine())
+    print(describe())
     print(f"compile + simulate + count on {target}: a sample of each space, {jobs} processes")
     print("| layer | template | configurations | sampled | CPU-s | ms each | whole space CPU-s |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -224,7 +210,7 @@ def bench_run(run_dir: Path, boards: int) -> None:
     )
     n_boards = sum(1 for d in (run_dir / "results").iterdir() if (d / "C2").is_dir()) or 1
     disk = sum(f.stat().st_size for f in (run_dir / "results").rglob("*") if f.is_file())
-    print(machine())
+    print(describe())
     print(f"run {run_dir}: {len(jobs)} jobs with a benchmark file, {n_boards} boards")
     print(per_rule.round(1).to_string())
     total = per_rule["cpu_s"].sum()
