@@ -95,9 +95,10 @@ def simstats_settings(wildcards):
 TUNING_RUNS = [(strategy, seed) for strategy in WF.strategies for seed in WF.seeds]
 
 
-def tuning_tables():
-    """The tune rule's outputs: one trial log per tuning run of a unit (``TUNING_RUNS``)."""
-    return [f"{UNIT}/tuning/{strategy}/seed{seed}.parquet" for strategy, seed in TUNING_RUNS]
+# The tune job's output is its unit's tuning/ folder, one trial log per run of TUNING_RUNS
+# (ml2tuner.stages.tune.trial_log): one file per unit for Snakemake to resolve instead of one
+# per run, which keeps the whole network's DAG quick to plan.
+TUNING = f"{UNIT}/tuning"
 
 
 def _prior_units(unit, strategy):
@@ -150,8 +151,8 @@ def tuner_settings(wildcards):
 
 def variant_params(wildcards):
     """Every variant's tuner and budget (a params entry: a change re-runs tune)."""
-    return {name: [WF.strategy(name).tuner, WF.strategy(name).budget] for name in WF.variants
-            if name in WF.strategies}
+    specs = [WF.strategy(name) for name in WF.variants if name in WF.strategies]
+    return {spec.name: [spec.tuner, spec.budget] for spec in specs}
 
 
 def _unit_paths(pattern):
@@ -176,8 +177,8 @@ def all_simstats(name):
     return paths
 
 
-def all_tuning_runs(wildcards):
-    return [path for pattern in tuning_tables() for path in _unit_paths(pattern)]
+def all_tuning(wildcards):
+    return _unit_paths(TUNING)
 
 
 def final_outputs():

@@ -26,10 +26,12 @@ VALIDITY_MAPS = (
 rule summary:
     input:
         measured=all_measured,
-        tuning=all_tuning_runs,
+        tuning=all_tuning,
         metrics=all_metrics,
     output:
         **{name: f"{SUMMARY}/{name}.parquet" for name in SUMMARY_TABLES},
+    params:
+        runs=TUNING_RUNS,
     log:
         "logs/summary/summary.log",
     benchmark:

@@ -38,11 +38,13 @@ rule simstats_report:
         measured=all_measured,
         metrics=all_simstats(SIMSTATS_FILES["simstats_metrics"]),
         predictions=all_simstats(SIMSTATS_FILES["simstats_predictions"]),
-        tuning=all_tuning_runs,
+        tuning=all_tuning,  # each unit's tuning/ folder: its runs are params.runs
     output:
         markdown=f"{REPORT}/simstats.md",
         **{stem: f"{REPORT}/{stem}.png" for stem in SIMSTATS_FIGURES},
         svg=[f"{REPORT}/{stem}.svg" for stem in SIMSTATS_FIGURES],
+    params:
+        runs=TUNING_RUNS,
     log:
         "logs/simstats_report/simstats_report.log",
     benchmark:

@@ -4,9 +4,10 @@
 # Its inputs are exactly what tuning reads: the tuners train their own models online (simstats
 # on the counting pass's statistics, which cost no measurement), so the
 # train stage's models are not an input and a retrain leaves every tuning run up to date.
-# The trial logs are `update` outputs: Snakemake leaves them in place when the job (re)starts,
-# and the job skips every run whose table is done (ml2tuner.stages.tune.is_done), so a job that
-# was interrupted resumes with the runs it had not finished.
+# The trial logs, one per run of TUNING_RUNS, are in the unit's tuning/ folder, an `update`
+# output: Snakemake leaves it in place when the job (re)starts, and the job skips every run
+# whose table is done (ml2tuner.stages.tune.is_done), so a job that was interrupted resumes
+# with the runs it had not finished.
 rule tune:
     input:
         space=f"{UNIT}/space.parquet",
@@ -15,7 +16,7 @@ rule tune:
         statistics=f"{UNIT}/simstats.parquet",  # counting-pass statistics: no measurement
         priors=tune_priors,  # warm-start models of the other units (rules/prior.smk)
     output:
-        trials=update(tuning_tables()),
+        trials=update(directory(TUNING)),
     params:
         runs=TUNING_RUNS,
         budget=WF.budget,

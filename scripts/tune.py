@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ml2tuner.stages.tune import TuningRun, run_tune_unit
+from ml2tuner.stages.tune import TuningRun, run_tune_unit, trial_log
 from ml2tuner.workflow import job_log, load_config
 
 with job_log(snakemake.log[0]):
@@ -11,10 +11,14 @@ with job_log(snakemake.log[0]):
     unit = run_config.unit(wc.target, wc.layer, wc.template)
     specs = {name: run_config.strategy(name) for name in run_config.strategies}
     runs = [
-        TuningRun(strategy, int(seed), Path(path), specs[strategy].tuner, specs[strategy].budget)
-        for (strategy, seed), path in zip(
-            snakemake.params.runs, snakemake.output.trials, strict=True
+        TuningRun(
+            strategy,
+            int(seed),
+            trial_log(snakemake.output.trials, strategy, seed),
+            specs[strategy].tuner,
+            specs[strategy].budget,
         )
+        for strategy, seed in snakemake.params.runs
     ]
     run_tune_unit(
         unit,

@@ -40,11 +40,17 @@ from ..workflow.tables import (
 )
 from .prior import warm_start
 
-__all__ = ["STRATEGIES", "TuningRun", "is_done", "run_tune", "run_tune_unit"]
+__all__ = ["STRATEGIES", "TuningRun", "is_done", "run_tune", "run_tune_unit", "trial_log"]
 
 logger = logging.getLogger(__name__)
 
 STRATEGIES: tuple[str, ...] = tuple(TUNERS)  # the registry is the one list of strategies
+
+
+def trial_log(tuning_dir: str | Path, strategy: str, seed: int) -> Path:
+    """The trial log of one run in its unit's ``tuning/`` folder (the tune job's output):
+    ``tuning/{strategy}/seed{seed}.parquet``."""
+    return Path(tuning_dir) / strategy / f"seed{seed}.parquet"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class TuningRun:
     @property
     def tuner_name(self) -> str:
         return self.tuner or self.strategy
+
+    def budget_or(self, default: int) -> int:
+        """The run's budget: a variant's own, else the job's ``default``."""
+        return self.budget or default
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def run_tune_unit(
     todo = [
         run
         for run in runs
-        if not is_done(run, replay, run.budget or budget, settings.get(run.strategy, {}))
+        if not is_done(run, replay, run.budget_or(budget), settings.get(run.strategy, {}))
         or _prior_is_newer(run, priors.get(run.strategy))
     ]
     logger.info(
@@ -153,7 +163,7 @@ def run_tune_unit(
         _tune_one(
             replay,
             run,
-            run.budget or budget,
+            run.budget_or(budget),
             settings.get(run.strategy, {}),
             priors.get(run.strategy),
         )
