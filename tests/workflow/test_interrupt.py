@@ -1,6 +1,13 @@
 """`kill -9` of a real `snakemake` run mid-way, then the recovery README.md documents ("When a
 run is interrupted"): the plain rerun stops at Snakemake's lock, `snakemake --unlock`, the same
-command again; the tables then equal an uninterrupted run's, timing columns aside."""
+command again; the tables then equal an uninterrupted run's, timing columns aside.
+
+The uninterrupted run is the session's reference run, in another folder and other processes, so
+this is also the check of determinism across processes (in the spirit of Optuna's
+reproducible-in-another-process test): every table and model of the two runs was computed by
+different processes, and nothing may depend on the process (hash seeds, thread scheduling,
+dictionary order, the clock). The in-process check of one stage is
+tests/workflow/test_train_tune_stages.py::test_training_is_deterministic."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The real `snakemake` command line on a tiny configuration, in a temporary directory.
 
-One run builds everything (~30 s on 2 cores); the tests then check the artifacts against
+The session's reference run builds everything (``reference_run``); these tests work on a copy
+of it (tables, logs and Snakemake's records, times kept) and check the artifacts against
 docs/artifacts.md, that a second run has nothing to do, that changing one layer re-runs only
 that layer's jobs, that `-n` and `--lint` are clean, and that a bad config stops before any job.
 """
@@ -34,13 +35,13 @@ def write_config(workdir: Path, config: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, workflow_copy) -> Path:
-    return workflow_copy(tmp_path_factory.mktemp("workflow"))
-
-
-@pytest.fixture(scope="module")
-def first_run(workdir, snakemake) -> subprocess.CompletedProcess:
-    return snakemake(workdir)
+def workdir(tmp_path_factory, reference_run) -> Path:
+    """A finished run of tiny.yaml that these tests may change: a copy of the reference run
+    (copytree keeps the files' times, so Snakemake sees the copy as up to date only if its
+    records hold)."""
+    workdir = tmp_path_factory.mktemp("workflow") / "run"
+    shutil.copytree(reference_run, workdir, symlinks=True)
+    return workdir
 
 
 # ---- the documented contract ---------------------------------------------------------------
@@ -88,7 +89,7 @@ def test_docs_describe_every_table(repo_root):
     assert all(tables.values())
 
 
-def test_every_artifact_exists_with_its_documented_columns(first_run, workdir, repo_root):
+def test_every_artifact_exists_with_its_documented_columns(workdir, repo_root):
     for pattern, columns in documented_tables(repo_root).items():
         for layer in ("T1", "T2"):
             path = workdir / expand_path(pattern, layer)
@@ -128,7 +129,7 @@ def test_every_artifact_exists_with_its_documented_columns(first_run, workdir, r
             assert (workdir / "results/report" / f"{stem}{suffix}").stat().st_size > 0, stem
 
 
-def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
+def test_every_rule_wrote_its_log_and_benchmark(workdir):
     logs = {p.relative_to(workdir / "logs").parts[0] for p in (workdir / "logs").rglob("*.log")}
     benches = {
         p.relative_to(workdir / "benchmarks").parts[0]
@@ -155,7 +156,7 @@ def test_every_rule_wrote_its_log_and_benchmark(first_run, workdir):
     assert "RMSE(A) / RMSE(P)" in train_log
 
 
-def test_show_cli_on_an_artifact(first_run, workdir):
+def test_show_cli_on_an_artifact(workdir):
     exe = Path(sys.executable).with_name("ml2tuner")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ml2tuner.cli"]
     out = subprocess.run(
@@ -171,12 +172,12 @@ def test_show_cli_on_an_artifact(first_run, workdir):
 # ---- caching ---------------------------------------------------------------------------------
 
 
-def test_second_run_has_nothing_to_do(first_run, workdir, snakemake):
+def test_second_run_has_nothing_to_do(workdir, snakemake):
     again = snakemake(workdir)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-def test_dry_run_and_lint_are_clean(first_run, workdir, snakemake):
+def test_dry_run_and_lint_are_clean(workdir, snakemake):
     dry = snakemake(workdir, "-n")
     assert "Nothing to be done" in dry.stdout + dry.stderr
     lint = snakemake(workdir, "--lint")
@@ -195,7 +196,7 @@ def _planned_jobs(proc: subprocess.CompletedProcess) -> tuple[dict[str, int], se
     return counts, layers
 
 
-def test_changing_one_layer_reruns_only_that_layer(first_run, workdir, snakemake):
+def test_changing_one_layer_reruns_only_that_layer(workdir, snakemake):
     # Touching the config file alone changes nothing.
     (workdir / "tiny.yaml").touch()
     assert "Nothing to be done" in snakemake(workdir, "-n").stdout
@@ -234,7 +235,7 @@ def test_changing_one_layer_reruns_only_that_layer(first_run, workdir, snakemake
 # ---- bad configuration -----------------------------------------------------------------------
 
 
-def test_bad_config_stops_before_any_job_with_one_line(first_run, workdir, snakemake):
+def test_bad_config_stops_before_any_job_with_one_line(workdir, snakemake):
     (workdir / "bad.yaml").write_text("budget: -5\n")
     proc = snakemake(workdir, "--configfile", "bad.yaml", check=False)
     assert proc.returncode != 0
@@ -271,9 +272,7 @@ def _old_schema_version(path: Path) -> None:
         ("old_schema_version", "table schema 1, expected"),
     ],
 )
-def test_a_bad_input_table_fails_its_job_with_one_line(
-    first_run, workdir, snakemake, damage, problem
-):
+def test_a_bad_input_table_fails_its_job_with_one_line(workdir, snakemake, damage, problem):
     """The issue's reproduction: damage T1's measured.parquet, re-run training through the real
     CLI; the job fails with one line naming the file, on stderr and in its own log."""
     measured = workdir / "results/tiny/T1/nestc/measured.parquet"
