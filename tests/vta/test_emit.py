@@ -11,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ml2tuner.space.templates import get_template
+from ml2tuner.vta import isa
 from ml2tuner.vta.compiler import compile_conv2d
 from ml2tuner.vta.harness import run_compiled
 from ml2tuner.vta.target import PRESETS
@@ -94,3 +95,23 @@ def test_fast_emitter_reports_each_refusal_as_the_reference():
         assert_same_compilation(fast, plain)
         kinds.add((fast.error_stage, fast.error_kind))
     assert kinds == {("compile", "dma_pattern"), ("runtime", "verify_dep")}
+
+
+def test_decoded_is_what_the_words_hold():
+    # Program.decoded() skips decoding when encoding lost nothing; it must still be exactly
+    # what decoding the words gives, for a lossless stream and for two lossy ones.
+    workload, target = RESNET18["C2"], PRESETS["pynq"]
+    knobs = get_template("nestc").enumerate(workload, target)[0]
+    program = compile_conv2d(workload, target, "nestc", knobs).program
+    wrapped = program.fields.copy()
+    wrapped[0, isa.F_DRAM_BASE] = 1 << isa.MEM_DRAM_WIDTH  # does not fit: wraps to 0
+    stray = program.fields.copy()
+    gemm = np.flatnonzero(stray[:, isa.F_OPCODE] == isa.OP_GEMM)[0]
+    stray[gemm, isa.F_Y_SIZE] = 3  # no GEMM field holds it: decodes as 0
+    cases = [program] + [isa.Program(target, f, program.uops) for f in (wrapped, stray)]
+    assert [case.lossless for case in cases] == [True, False, False]
+    layout = isa.layout_for(target)
+    for case in cases:
+        fields, uops = case.decoded()
+        np.testing.assert_array_equal(fields, isa.decode(case.words, layout))
+        np.testing.assert_array_equal(uops, isa.decode_uops(case.uop_words, layout))
