@@ -667,9 +667,10 @@ def _emit_step(params, fields, st, uops, kern, kernel_of, scratch, tiles, n_tile
 def emit(params, row_capacity, uop_capacity, kernel_capacity):
     """Emit the program of the plan described by ``params``.
 
-    Returns ``(fields, uops, st)``: the instruction fields and uop DRAM image (trimmed), and the
-    scalars (``S_*``: rows, uops, uop cache resets, kernels, refusal, steps, largest reset/ALU
-    kernel). ``S_ERR`` is ``E_CAPACITY`` when an array was too small (call again larger).
+    Returns ``(fields, uops, st)``: the instruction fields and uop DRAM image (the written
+    rows of arrays of the given capacities), and the scalars (``S_*``: rows, uops, uop cache
+    resets, kernels, refusal, steps, largest reset/ALU kernel). ``S_ERR`` is ``E_CAPACITY``
+    when an array was too small (call again larger).
     """
     threads_h, threads_co = params[P_THREADS_H], params[P_THREADS_CO]
     threads, slots = threads_h * threads_co, params[P_SLOTS]
@@ -743,4 +744,6 @@ def emit(params, row_capacity, uop_capacity, kernel_capacity):
     _append(fields, st, OP_FINISH, 0)
     if st[S_ERR] != E_NONE:
         return fields[:0], uops[: st[S_UOPS]], st
-    return fields[: st[S_ROWS]].copy(), uops[: st[S_UOPS]].copy(), st
+    # Views, not copies: a copy would write every page once more, and the pages past the
+    # stream were never touched, so they hold address space, not memory.
+    return fields[: st[S_ROWS]], uops[: st[S_UOPS]], st
