@@ -7,12 +7,12 @@ fields and the uop DRAM image straight into arrays: no Python object per instruc
 instruction and uop by uop.
 
 Each rule is a module-level ``njit`` function over the arrays it touches, not a closure inside
-:func:`emit`: numba inlines a closure's whole body at every call site, and the nested calls of
-this emitter made that IR so large that compiling it did not finish (``benchmarks/
-check_emit_equal.py`` runs it over whole spaces). Scalars live in the ``st`` vector (``S_*``),
-the kernels in the ``kern`` table (``KC_*``). A refusal (a DMA the compiler cannot express, a
-uop kernel the runtime rejects) stops the emission and is reported as a code and a detail
-(``E_*``); ``compiler`` words it as the plain emitter does.
+:func:`emit`: numba inlines a closure's whole body at every call site, and with this emitter's
+nested rules the inlined IR grew so large that numba's dead-code pass ran for minutes (as
+functions: about 50 s for the first compile, then numba's cache). Scalars live in ``st``
+(``S_*``), the kernels in the ``kern`` table (``KC_*``). A refusal (a DMA the compiler cannot
+express, a uop kernel the runtime rejects) stops the emission and is reported as a code and a
+detail (``E_*``); ``compiler`` words it as the plain emitter does.
 """
 
 from __future__ import annotations

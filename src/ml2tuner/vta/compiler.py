@@ -15,8 +15,8 @@ slot.
 
 Two emitters produce the same stream: :class:`_Emitter`, plain Python over
 :class:`~.runtime.StreamBuilder` (the reference, readable call by call), and the numba kernel
-of :mod:`._emit_numba`, which writes the instruction fields and uops straight into arrays (about
-two orders of magnitude faster; ``tests/vta/test_emit.py`` holds the two equal).
+of :mod:`._emit_numba`, which writes the instruction fields and uops straight into arrays (20 to
+40 times faster; ``tests/vta/test_emit.py`` holds the two equal).
 """
 
 from __future__ import annotations
@@ -624,7 +624,7 @@ def compile_conv2d(
         template: ``"nestc"`` or ``"autotvm"``.
         knobs: the configuration (validated by the template beforehand).
         reference: emit with the plain Python emitter instead of the numba kernel (the same
-            program, about a hundred times slower).
+            program, 20 to 40 times slower).
     Returns:
         A :class:`CompiledConv` with the program, or the compile/runtime error and the hidden
         features known when it happened.
