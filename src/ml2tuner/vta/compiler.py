@@ -112,8 +112,14 @@ HIDDEN_FEATURES: tuple[str, ...] = (
 STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
 
 
+_UNKNOWN_HIDDEN = {
+    name: ("" if name in STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES
+}
+
+
 def _empty_hidden() -> dict[str, float | str]:
-    return {name: ("" if name in STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES}
+    """Every hidden feature unknown (a fresh dict: the compiler fills it in)."""
+    return dict(_UNKNOWN_HIDDEN)
 
 
 def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
