@@ -167,21 +167,6 @@ def test_config_ids_are_stable_and_invertible():
     assert space[1]["tile_h"] != space[0]["tile_h"]  # the first-defined knob varies fastest
 
 
-@pytest.mark.parametrize("template", ["nestc", "autotvm"])
-@pytest.mark.parametrize("layer", ["C2", "C4", "C11"])
-def test_step_replay_emits_exactly_the_plain_stream(template, layer):
-    wl, target = RESNET18[layer], ZCU
-    space = get_template(template).enumerate(wl, target)
-    picks = np.random.default_rng(3).choice(len(space), size=min(25, len(space)), replace=False)
-    for index in picks:
-        fast = compile_conv2d(wl, target, template, space[index], replay=True)
-        plain = compile_conv2d(wl, target, template, space[index], replay=False)
-        assert fast.error_kind == plain.error_kind
-        if fast.program is not None:
-            assert np.array_equal(fast.program.fields, plain.program.fields), space[index]
-            assert np.array_equal(fast.program.uops, plain.program.uops)
-
-
 def _alu_passes(fields):
     """(alu opcode, use_imm, imm) of each ALU instruction, in stream order."""
     alu = fields[fields[:, isa.F_OPCODE] == isa.OP_ALU]

@@ -238,7 +238,6 @@ def test_slots_restarting_at_every_tile_race():
     workload, target, knobs = PING_PONG[1]
     plan = dataclasses.replace(plan_conv2d(workload, target, "nestc", knobs), tci=1, slots=2)
     emitter = _SlotRestartingEmitter(plan)
-    emitter.replay_steps = False
     fields, uops, _ = emitter.run()
     program = Program(target, fields, uops, compile_plan(plan).program.dram_elems)
     fields, uops = program.decoded()

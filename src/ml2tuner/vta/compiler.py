@@ -12,6 +12,11 @@ of another; within a thread, successive chunks alternate over the plan's INP/WGT
 since the load module holds one WAR credit per slot and the credits return in chunk order, the
 load of chunk ``c`` waits exactly for the GEMM of chunk ``c - slots``, the last reader of its
 slot.
+
+Two emitters produce the same stream: :class:`_Emitter`, plain Python over
+:class:`~.runtime.StreamBuilder` (the reference, readable call by call), and the numba kernel
+of :mod:`._emit_numba`, which writes the instruction fields and uops straight into arrays (20 to
+40 times faster; ``tests/vta/test_emit.py`` holds the two equal).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
+from numba import njit
 
-from . import isa
+from . import _emit_numba, isa
 from .isa import Program
 from .plan import CompileError, ConvPlan, Loop, fold_loops, plan_conv2d
 from .runtime import COMPUTE_STAGE, LOAD_STAGE, STORE_STAGE, RuntimeCheckError, StreamBuilder
@@ -106,8 +112,14 @@ HIDDEN_FEATURES: tuple[str, ...] = (
 STRING_FEATURES = frozenset({"fold_rule", "gemm_fold_outer", "gemm_fold_inner"})
 
 
+_UNKNOWN_HIDDEN = {
+    name: ("" if name in STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES
+}
+
+
 def _empty_hidden() -> dict[str, float | str]:
-    return {name: ("" if name in STRING_FEATURES else float("nan")) for name in HIDDEN_FEATURES}
+    """Every hidden feature unknown (a fresh dict: the compiler fills it in)."""
+    return dict(_UNKNOWN_HIDDEN)
 
 
 def _kernel(loops: list[Loop], base: tuple[int, int, int]) -> np.ndarray:
@@ -140,14 +152,9 @@ class _Emitter:
         self.rt = StreamBuilder(plan.target, verify_dep=plan.verify_dep)
         self.ic_b = self.wl.ic // self.target.block
         self.oc_b = self.wl.oc // self.target.block
-        self.gemm_shape: tuple[list[Loop], list[Loop]] | None = None
         self.reset_uops = self.alu_uops = 0
         self._gemm_memo: dict = {}
         self._acc_memo: dict = {}
-        self._templates: dict = {}
-        self._batch: list = []  # [template, deltas, deltas, ...] of deferred steady steps
-        self._windows: dict = {}
-        self.replay_steps = True
         self.chunk = 0  # chunks each thread has loaded so far: chunk % slots is the next slot
 
     # ---- SRAM bases per thread ---------------------------------------------------------
@@ -193,11 +200,7 @@ class _Emitter:
         x = folded.pop()
         y = folded.pop() if folded and folded[-1][2] == x[0] else (1, x[0], x[0])
         if folded and self.plan.tvm_dma:
-            raise CompileError(
-                "dma_pattern",
-                f"{what} region needs {len(folded) + 2} DMA "
-                "dimensions; inject_dma_intrin supports 2",
-            )
+            raise _dma_dims_error(what, len(folded) + 2)
         for index in np.ndindex(*[d[0] for d in folded]):
             d_off = sum(i * d[1] for i, d in zip(index, folded, strict=True))
             s_off = sum(i * d[2] for i, d in zip(index, folded, strict=True))
@@ -233,11 +236,7 @@ class _Emitter:
             )
             return
         if self.plan.tvm_dma and nci > 1:
-            raise CompileError(
-                "dma_pattern",
-                "padded input load over several channel blocks;"
-                " padding is only supported in (h, w) layout",
-            )
+            raise _padded_channels_error()
         for ci in range(nci):
             self.rt.mem(
                 isa.OP_LOAD,
@@ -252,13 +251,6 @@ class _Emitter:
 
     def _window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
         """Input rows (or columns) read by outputs [o0, o0+n): (start, count, pad lo, pad hi)."""
-        key = (o0, n, size)
-        found = self._windows.get(key)
-        if found is None:
-            found = self._windows[key] = self._compute_window(o0, n, size)
-        return found
-
-    def _compute_window(self, o0: int, n: int, size: int) -> tuple[int, int, int, int]:
         lo = o0 * self.wl.stride - self.wl.pad
         hi = (o0 + n - 1) * self.wl.stride - self.wl.pad + self.wl.kernel
         start, stop = max(lo, 0), min(hi, size)
@@ -310,40 +302,6 @@ class _Emitter:
         )
 
     # ---- compute -----------------------------------------------------------------------
-    def gemm_loops(
-        self,
-        t: int,
-        slot: int,
-        bi: int,
-        nco: int,
-        nh: int,
-        nw: int,
-        nci: int,
-        co0: int,
-        ci0: int,
-    ) -> tuple[list[Loop], tuple[int, int, int]]:
-        s, k = self.wl.stride, self.wl.kernel
-        h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
-        if self.plan.weight_resident:
-            wgt_co, wgt_ci = self.ic_b * k * k, k * k
-            wgt0 = (co0 * self.ic_b + ci0) * k * k
-        else:
-            wgt_co, wgt_ci, wgt0 = nci * k * k, k * k, 0
-        loops = {
-            "ci": Loop("ci", nci, 0, h_in * w_in, wgt_ci),
-            "kh": Loop("kh", k, 0, w_in, k),
-            "kw": Loop("kw", k, 0, 1, 1),
-            "co": Loop("co", nco, nh * nw, 0, wgt_co),
-            "h": Loop("h", nh, nw, s * w_in, 0),
-            "w": Loop("w", nw, 1, s, 0),
-        }
-        base = (
-            self.acc_base(t) + bi * nco * nh * nw,
-            self.inp_base(t, slot),
-            self.wgt_base(t, slot) + wgt0,
-        )
-        return [loops[name] for name in self.plan.gemm_order], base
-
     def gemm(
         self,
         t: int,
@@ -361,10 +319,13 @@ class _Emitter:
         shape = (t, slot, bi, nco, nh, nw, nci)
         entry = self._gemm_memo.get(shape)
         if entry is None:
-            loops, base = self.gemm_loops(t, slot, bi, nco, nh, nw, nci, 0, 0)
+            loops = _gemm_nest(self.plan, nco, nh, nw, nci)
+            base = (
+                self.acc_base(t) + bi * nco * nh * nw,
+                self.inp_base(t, slot),
+                self.wgt_base(t, slot),
+            )
             folded, unrolled = fold_loops(loops, self.plan.fold_rule)
-            if self.gemm_shape is None:
-                self.gemm_shape = (folded, unrolled)
             entry = (len(self._gemm_memo), _kernel(unrolled, (0, 0, 0)), base, *_iters(folded))
             self._gemm_memo[shape] = entry
         shape_id, offsets, base, iters, factors = entry
@@ -457,7 +418,6 @@ class _Emitter:
         """
         p, rt = self.plan, self.rt
         for t, _b, co0, _h0, _w0, nh, nw in tiles:
-            rt.tag = t
             rt.dep_pop(STORE_STAGE, COMPUTE_STAGE)
             if nh:
                 self.reset(t, p.tb, p.tco, nh, nw)
@@ -468,7 +428,6 @@ class _Emitter:
                 ci0, slot = chunk * p.tci, self.chunk % p.slots
                 self.chunk += 1
                 for t, b, co0, h0, w0, nh, nw in tiles:
-                    rt.tag = t
                     rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)
                     if nh:
                         self.load_input(t, slot, b + bi, ci0, p.tci, h0, nh, w0, nw)
@@ -476,106 +435,19 @@ class _Emitter:
                         self.load_weights(t, slot, co0, p.tco, ci0, p.tci)
                     rt.dep_push(LOAD_STAGE, COMPUTE_STAGE)
                 for t, _b, co0, _h0, _w0, nh, nw in tiles:
-                    rt.tag = t
                     rt.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
                     if nh:
                         self.gemm(t, slot, bi, p.tco, nh, nw, p.tci, co0, ci0)
                     rt.dep_push(COMPUTE_STAGE, LOAD_STAGE)
         for t, _b, _co0, _h0, _w0, nh, nw in tiles:
-            rt.tag = t
             if nh:
                 self.epilogue(t, p.tb, p.tco, nh, nw)
             rt.dep_push(COMPUTE_STAGE, STORE_STAGE)
         for t, b, co0, h0, w0, nh, nw in tiles:
-            rt.tag = t
             rt.dep_pop(COMPUTE_STAGE, STORE_STAGE)
             if nh:
                 self.store(t, b, co0, p.tb, p.tco, h0, nh, w0, nw)
             rt.dep_push(STORE_STAGE, COMPUTE_STAGE)
-        rt.tag = -1
-
-    def _step_with_replay(self, tiles: list[tuple[int, ...]]) -> None:
-        """Emit a step, or replay a recorded one of the same shape with shifted DRAM bases.
-
-        Two steps whose tiles have the same threads, sizes and input windows (so the same
-        pads and row counts) that start at the same slot produce the same rows from the same
-        builder state, except for DRAM addresses, which move by one offset per thread and
-        memory type. Replaying is exact: tests compare it with plain emission.
-        """
-        p, wl, rt = self.plan, self.wl, self.rt
-        window = self._window
-        phase = self.chunk % p.slots
-        signature = (phase,) + tuple(
-            (
-                t,
-                nh,
-                nw,
-                window(h0, nh, wl.h)[1:],
-                window(w0, nw, wl.w)[1:],
-                co0 if p.weight_resident else -1,
-            )
-            for t, _b, co0, h0, w0, nh, nw in tiles
-        )
-        state = rt.state()
-        template = self._templates.get(signature)
-        if template is not None and template[0] == state:
-            self.chunk += p.tb * p.n_ci  # a replayed step moves on the slots as an emitted one
-            _, rows, tags, kinds, origins, end_state = template
-            deltas = np.zeros((self.plan.threads + 1, 5), dtype=np.int64)
-            for (t, b, co0, h0, w0, _nh, _nw), origin in zip(tiles, origins, strict=True):
-                deltas[t, 1:] = np.subtract(self._dram_origin(b, co0, h0, w0), origin)
-            if self._batch and self._batch[0] is not template:
-                self.flush_replays()
-            if end_state == state:  # a steady step: defer, to replay a run of them at once
-                if not self._batch:
-                    self._batch = [template]
-                self._batch.append(deltas)
-                return
-            shifted = rows.copy()
-            shifted[:, isa.F_DRAM_BASE] += deltas[tags, kinds]
-            rt.replay(shifted, end_state)
-            return
-        self.flush_replays()
-        rt.mark()
-        self._emit_step(tiles)
-        rows, tags = rt.since_mark()
-        memory = rows[:, isa.F_MEM_TYPE]
-        opcode = rows[:, isa.F_OPCODE]
-        kinds = np.zeros(len(rows), dtype=np.int64)
-        is_mem = (opcode == isa.OP_LOAD) | (opcode == isa.OP_STORE)
-        kinds[is_mem & (memory == isa.MEM_INP)] = 1
-        kinds[is_mem & (memory == isa.MEM_WGT)] = 2
-        kinds[is_mem & (memory == isa.MEM_OUT)] = 3
-        kinds[is_mem & (memory == isa.MEM_ACC)] = 4
-        kinds[tags < 0] = 0
-        origins = [self._dram_origin(b, co0, h0, w0) for _t, b, co0, h0, w0, _nh, _nw in tiles]
-        self._templates[signature] = (
-            state,
-            rows,
-            np.where(tags < 0, self.plan.threads, tags),
-            kinds,
-            origins,
-            rt.state(),
-        )
-
-    def flush_replays(self) -> None:
-        """Append the deferred run of identical steps: the template tiled, DRAM bases shifted."""
-        if not self._batch:
-            return
-        (_, rows, tags, kinds, _, end_state), deltas = self._batch[0], self._batch[1:]
-        self._batch = []
-        shifted = np.tile(rows, (len(deltas), 1))
-        shifted[:, isa.F_DRAM_BASE] += np.stack(deltas)[:, tags, kinds].reshape(-1)
-        self.rt.replay(shifted, end_state)
-
-    def _dram_origin(self, b: int, co0: int, h0: int, w0: int) -> tuple[int, int, int, int]:
-        """DRAM element offsets a tile's input, weight, output and bias regions are relative
-        to."""
-        wl, s = self.wl, self.wl.stride
-        inp = (b * self.ic_b * wl.h + h0 * s) * wl.w + w0 * s
-        wgt = co0 * self.ic_b * wl.kernel**2
-        out = ((b * self.oc_b + co0) * wl.oh + h0) * wl.ow + w0
-        return inp, wgt, out, co0
 
     def run(self) -> tuple[np.ndarray, np.ndarray, int]:
         p, rt, wl = self.plan, self.rt, self.wl
@@ -597,11 +469,7 @@ class _Emitter:
                 tiles.append(
                     (t, b * p.tb, co0, h0, w0, min(p.th, wl.oh - h0), min(p.tw, wl.ow - w0))
                 )
-            if self.replay_steps:
-                self._step_with_replay(tiles)
-            else:
-                self._emit_step(tiles)
-        self.flush_replays()
+            self._emit_step(tiles)
         for _ in range(p.threads * p.slots):
             rt.dep_pop(COMPUTE_STAGE, LOAD_STAGE)  # drain the WAR credits
         rt.commit_pending_pop(LOAD_STAGE)
@@ -637,59 +505,122 @@ def _hidden_from_plan(plan: ConvPlan, hidden: dict) -> None:
     )
 
 
-def _hidden_from_program(em: _Emitter, program: Program, n_steps: int, hidden: dict) -> None:
-    t, wl = em.target, em.wl
-    f = program.fields
-    op, mem = f[:, isa.F_OPCODE], f[:, isa.F_MEM_TYPE]
-    moved = f[:, isa.F_Y_SIZE] * f[:, isa.F_X_SIZE]
-    is_load, is_store = op == isa.OP_LOAD, op == isa.OP_STORE
-    noop = (is_load | is_store) & (moved == 0)
-    folded, unrolled = em.gemm_shape or ([], [])
+@njit(cache=True)
+def _tally(fields: np.ndarray) -> np.ndarray:
+    """Instructions and elements moved, per kind, of an intended stream (see :data:`_TALLIES`);
+    a LOAD or STORE moving nothing is a no-op (a token carrier)."""
+    out = np.zeros(len(_TALLIES), np.int64)
+    for i in range(fields.shape[0]):
+        op, mem = fields[i, isa.F_OPCODE], fields[i, isa.F_MEM_TYPE]
+        moved = fields[i, isa.F_Y_SIZE] * fields[i, isa.F_X_SIZE]
+        if op == isa.OP_LOAD or op == isa.OP_STORE:
+            if moved == 0:
+                out[_T_NOOP] += 1
+            elif op == isa.OP_STORE:
+                out[_T_STORE] += 1
+            elif mem == isa.MEM_INP or mem == isa.MEM_WGT or mem == isa.MEM_UOP:
+                out[_T_LOAD_INP + (mem == isa.MEM_WGT) + 2 * (mem == isa.MEM_UOP)] += 1
+            if op == isa.OP_STORE and mem == isa.MEM_OUT:
+                out[_T_OUT_MOVED] += moved
+            elif op == isa.OP_LOAD and (
+                mem == isa.MEM_INP or mem == isa.MEM_WGT or mem == isa.MEM_UOP
+            ):
+                out[_T_INP_MOVED + (mem == isa.MEM_WGT) + 2 * (mem == isa.MEM_UOP)] += moved
+        elif op == isa.OP_GEMM:
+            out[_T_GEMM] += 1
+        elif op == isa.OP_ALU:
+            out[_T_ALU] += 1
+    return out
+
+
+_TALLIES = (
+    "n_load_inp",
+    "n_load_wgt",
+    "n_load_uop",
+    "n_store",
+    "n_noop",
+    "n_gemm",
+    "n_alu",
+    "inp_moved",
+    "wgt_moved",
+    "uop_moved",
+    "out_moved",
+)
+(
+    _T_LOAD_INP,
+    _T_LOAD_WGT,
+    _T_LOAD_UOP,
+    _T_STORE,
+    _T_NOOP,
+    _T_GEMM,
+    _T_ALU,
+    _T_INP_MOVED,
+    _T_WGT_MOVED,
+    _T_UOP_MOVED,
+    _T_OUT_MOVED,
+) = range(len(_TALLIES))
+
+
+@dataclass(frozen=True)
+class _Emitted:
+    """What an emitter reports beside the stream, for the hidden features."""
+
+    n_steps: int
+    reset_uops: int
+    alu_uops: int
+    kernels: int
+    uop_dram_uops: int
+    uop_cache_resets: int
+
+
+def _hidden_from_program(plan: ConvPlan, program: Program, emitted: _Emitted, hidden: dict) -> None:
+    t, wl = plan.target, plan.workload
+    # The nest of the first GEMM (thread 0's first tile, whole unless the output is smaller).
+    loops = _gemm_nest(plan, plan.tco, min(plan.th, wl.oh), min(plan.tw, wl.ow), plan.tci)
+    folded, unrolled = fold_loops(loops, plan.fold_rule)
     (iter_out, iter_in), _ = _iters(list(folded))
     gemm_uops = 1
     for loop in unrolled:
         gemm_uops *= loop.extent
-
-    def nbytes(memory: int, elem: int, opcode: int = isa.OP_LOAD) -> int:
-        return int(moved[(op == opcode) & (mem == memory)].sum()) * elem
-
-    inp_bytes = nbytes(isa.MEM_INP, t.inp_elem_bytes)
-    wgt_bytes = nbytes(isa.MEM_WGT, t.wgt_elem_bytes)
+    tally = dict(zip(_TALLIES, _tally(program.fields).tolist(), strict=True))
+    inp_bytes = tally["inp_moved"] * t.inp_elem_bytes
+    wgt_bytes = tally["wgt_moved"] * t.wgt_elem_bytes
     compulsory_inp = wl.n // t.batch * (wl.ic // t.block) * wl.h * wl.w * t.inp_elem_bytes
     compulsory_wgt = (wl.oc // t.block) * (wl.ic // t.block) * wl.kernel**2 * t.wgt_elem_bytes
+    n_insn = len(program.fields)
     hidden.update(
         gemm_fold_outer=folded[0].name if folded else "none",
         gemm_fold_inner=folded[1].name if len(folded) > 1 else "none",
         gemm_iter_out=iter_out,
         gemm_iter_in=iter_in,
         gemm_uops=gemm_uops,
-        reset_uops=em.reset_uops,
-        alu_uops=em.alu_uops,
-        n_steps=n_steps,
-        uop_kernels=em.rt.kernel_count,
-        uop_dram_uops=em.rt.uop_dram_size,
-        uop_cache_resets=em.rt.uop_cache_resets,
-        uop_util=min(em.rt.uop_dram_size, t.uop_depth) / t.uop_depth,
-        n_insn=len(f),
-        n_load_inp=int(np.count_nonzero(is_load & (mem == isa.MEM_INP) & ~noop)),
-        n_load_wgt=int(np.count_nonzero(is_load & (mem == isa.MEM_WGT) & ~noop)),
-        n_load_uop=int(np.count_nonzero(is_load & (mem == isa.MEM_UOP) & ~noop)),
-        n_gemm=int(np.count_nonzero(op == isa.OP_GEMM)),
-        n_alu=int(np.count_nonzero(op == isa.OP_ALU)),
-        n_store=int(np.count_nonzero(is_store & ~noop)),
-        n_noop=int(np.count_nonzero(noop)),
+        reset_uops=emitted.reset_uops,
+        alu_uops=emitted.alu_uops,
+        n_steps=emitted.n_steps,
+        uop_kernels=emitted.kernels,
+        uop_dram_uops=emitted.uop_dram_uops,
+        uop_cache_resets=emitted.uop_cache_resets,
+        uop_util=min(emitted.uop_dram_uops, t.uop_depth) / t.uop_depth,
+        n_insn=n_insn,
+        n_load_inp=tally["n_load_inp"],
+        n_load_wgt=tally["n_load_wgt"],
+        n_load_uop=tally["n_load_uop"],
+        n_gemm=tally["n_gemm"],
+        n_alu=tally["n_alu"],
+        n_store=tally["n_store"],
+        n_noop=tally["n_noop"],
         dram_inp_bytes=inp_bytes,
         dram_wgt_bytes=wgt_bytes,
-        dram_uop_bytes=nbytes(isa.MEM_UOP, t.uop_elem_bytes),
-        dram_out_bytes=nbytes(isa.MEM_OUT, t.out_elem_bytes, isa.OP_STORE),
-        dram_insn_bytes=len(f) * isa.layout_for(t).insn_bits // 8,
+        dram_uop_bytes=tally["uop_moved"] * t.uop_elem_bytes,
+        dram_out_bytes=tally["out_moved"] * t.out_elem_bytes,
+        dram_insn_bytes=n_insn * isa.layout_for(t).insn_bits // 8,
         inp_reload_factor=inp_bytes / compulsory_inp,
         wgt_reload_factor=wgt_bytes / compulsory_wgt,
     )
 
 
 def compile_conv2d(
-    workload: Conv2D, target: Target, template: str, knobs: dict, *, replay: bool = True
+    workload: Conv2D, target: Target, template: str, knobs: dict, *, reference: bool = False
 ) -> CompiledConv:
     """Compile one configuration; never raises for a configuration the space contains.
 
@@ -698,8 +629,8 @@ def compile_conv2d(
         target: the VTA hardware configuration.
         template: ``"nestc"`` or ``"autotvm"``.
         knobs: the configuration (validated by the template beforehand).
-        replay: replay repeated tile steps instead of emitting each one (same program,
-            faster); False emits every instruction one by one (the plain reference path).
+        reference: emit with the plain Python emitter instead of the numba kernel (the same
+            program, 20 to 40 times slower).
     Returns:
         A :class:`CompiledConv` with the program, or the compile/runtime error and the hidden
         features known when it happened.
@@ -708,20 +639,18 @@ def compile_conv2d(
         plan = plan_conv2d(workload, target, template, knobs)
     except CompileError as exc:
         return CompiledConv(None, None, _empty_hidden(), exc.kind, "compile", str(exc))
-    return compile_plan(plan, replay=replay)
+    return compile_plan(plan, reference=reference)
 
 
-def compile_plan(plan: ConvPlan, *, replay: bool = True) -> CompiledConv:
+def compile_plan(plan: ConvPlan, *, reference: bool = False) -> CompiledConv:
     """Lower an already derived schedule (see :func:`compile_conv2d`)."""
     hidden = _empty_hidden()
     workload, target = plan.workload, plan.target
     _hidden_from_plan(plan, hidden)
-    emitter = _Emitter(plan)
-    emitter.replay_steps = replay
     try:
         if plan.checks_uop_depth:
-            _check_uop_depth(plan, emitter)
-        fields, uops, n_steps = emitter.run()
+            _check_uop_depth(plan)
+        fields, uops, emitted = (_emit_reference if reference else _emit_fast)(plan)
     except CompileError as exc:
         return CompiledConv(plan, None, hidden, exc.kind, "compile", str(exc))
     except RuntimeCheckError as exc:
@@ -735,14 +664,141 @@ def compile_plan(plan: ConvPlan, *, replay: bool = True) -> CompiledConv:
         isa.MEM_ACC: wl.oc // target.block if plan.epilogue.bias else 0,
     }
     program = Program(target, fields, uops, dram)
-    _hidden_from_program(emitter, program, n_steps, hidden)
+    _hidden_from_program(plan, program, emitted, hidden)
     return CompiledConv(plan, program, hidden)
 
 
-def _check_uop_depth(plan: ConvPlan, emitter: _Emitter) -> None:
+def _emit_reference(plan: ConvPlan) -> tuple[np.ndarray, np.ndarray, _Emitted]:
+    """The program from the plain emitter."""
+    emitter = _Emitter(plan)
+    fields, uops, n_steps = emitter.run()
+    rt = emitter.rt
+    emitted = _Emitted(
+        n_steps,
+        emitter.reset_uops,
+        emitter.alu_uops,
+        rt.kernel_count,
+        rt.uop_dram_size,
+        rt.uop_cache_resets,
+    )
+    return fields, uops, emitted
+
+
+def _emit_params(plan: ConvPlan) -> np.ndarray:
+    """The numba emitter's parameter vector (``_emit_numba.P_*``) of ``plan``."""
+    k, wl, t = _emit_numba, plan.workload, plan.target
+    params = np.zeros(k.NUM_PARAMS, dtype=np.int64)
+    params[: k.P_GEMM_ORDER] = (
+        wl.h,
+        wl.w,
+        wl.oh,
+        wl.ow,
+        wl.ic // t.block,
+        wl.oc // t.block,
+        wl.kernel,
+        wl.stride,
+        wl.pad,
+        wl.epilogue_shift,
+        plan.tb,
+        plan.th,
+        plan.tw,
+        plan.tci,
+        plan.tco,
+        plan.threads_h,
+        plan.threads_co,
+        plan.weight_resident,
+        plan.slots,
+        plan.n_b,
+        plan.n_h,
+        plan.n_w,
+        plan.n_co,
+        plan.n_ci,
+        plan.syncs_idle_threads,
+        plan.tvm_dma,
+        plan.verify_dep,
+        plan.inp_tile,
+        plan.acc_tile,
+        plan.wgt_tile,
+        plan.bias_rows,
+        plan.epilogue.bias,
+        plan.epilogue.shift_first,
+        plan.epilogue.clip_lo,
+        {"outermost": 0, "largest": 1}[plan.fold_rule],
+        t.uop_depth,
+        t.rmw_distance,
+    )
+    params[k.P_GEMM_ORDER :] = [k.GEMM_LOOPS.index(name) for name in plan.gemm_order]
+    return params
+
+
+def _emit_fast(plan: ConvPlan) -> tuple[np.ndarray, np.ndarray, _Emitted]:
+    """The program from the numba emitter; raises the plain emitter's refusals."""
+    k = _emit_numba
+    params = _emit_params(plan)
+    # Room for more rows than a tile's loads, GEMMs, epilogue and store take (only the pages
+    # written are ever touched); grown when a stream needs more.
+    tiles = plan.n_b * plan.n_h * plan.n_w * plan.n_co
+    rows = tiles * (32 + 8 * plan.tb * plan.n_ci * plan.tci) + 1024
+    uops, kernels = 1 << 16, 256
+    while True:
+        fields, uop_image, st = k.emit(params, rows, uops, kernels)
+        if st[k.S_ERR] != k.E_CAPACITY:
+            break
+        rows, uops, kernels = 4 * rows, 4 * uops, 4 * kernels
+    error, detail = int(st[k.S_ERR]), int(st[k.S_ERR_DETAIL])
+    if error == k.E_DMA_DIMS:
+        raise _dma_dims_error(k.DMA_WHAT[detail // 16], detail % 16)
+    if error == k.E_PADDED_CHANNELS:
+        raise _padded_channels_error()
+    if error == k.E_KERNEL:  # the runtime's own check words the refusal of the kernel
+        StreamBuilder(plan.target, verify_dep=plan.verify_dep)._check_kernel(uop_image[detail:])
+        raise AssertionError("the emitter rejected a uop kernel the runtime accepts")
+    emitted = _Emitted(
+        int(st[k.S_STEPS]),
+        int(st[k.S_RESET_UOPS]),
+        int(st[k.S_ALU_UOPS]),
+        int(st[k.S_KERNELS]),
+        len(uop_image),
+        int(st[k.S_RESETS]),
+    )
+    return fields, uop_image, emitted
+
+
+def _dma_dims_error(what: str, dims: int) -> CompileError:
+    return CompileError(
+        "dma_pattern",
+        f"{what} region needs {dims} DMA dimensions; inject_dma_intrin supports 2",
+    )
+
+
+def _padded_channels_error() -> CompileError:
+    return CompileError(
+        "dma_pattern",
+        "padded input load over several channel blocks; padding is only supported in (h, w) layout",
+    )
+
+
+def _gemm_nest(plan: ConvPlan, nco: int, nh: int, nw: int, nci: int) -> list[Loop]:
+    """The GEMM uop nest of a tile (``plan.gemm_order``, outer first); strides only, the
+    kernel's base is the emitter's."""
+    wl = plan.workload
+    s, k, ic_b = wl.stride, wl.kernel, wl.ic // plan.target.block
+    h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
+    wgt_co = ic_b * k * k if plan.weight_resident else nci * k * k
+    loops = {
+        "ci": Loop("ci", nci, 0, h_in * w_in, k * k),
+        "kh": Loop("kh", k, 0, w_in, k),
+        "kw": Loop("kw", k, 0, 1, 1),
+        "co": Loop("co", nco, nh * nw, 0, wgt_co),
+        "h": Loop("h", nh, nw, s * w_in, 0),
+        "w": Loop("w", nw, 1, s, 0),
+    }
+    return [loops[name] for name in plan.gemm_order]
+
+
+def _check_uop_depth(plan: ConvPlan) -> None:
     """NEST-C refuses a schedule whose largest uop kernel cannot fit the uop buffer."""
-    loops, _ = emitter.gemm_loops(0, 0, 0, plan.tco, plan.th, plan.tw, plan.tci, 0, 0)
-    _, unrolled = fold_loops(loops, plan.fold_rule)
+    _, unrolled = fold_loops(_gemm_nest(plan, plan.tco, plan.th, plan.tw, plan.tci), plan.fold_rule)
     size = 1
     for loop in unrolled:
         size *= loop.extent

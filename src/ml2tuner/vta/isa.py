@@ -247,16 +247,21 @@ def _family_of(opcodes: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _encode_kernel(values, family, n_words, cols, offsets, widths, signed):
+    """Words of ``values``, the fields that did not fit their width, and the nonzero values
+    of columns the row's family does not encode (dropped: decoding gives 0 there)."""
     n = values.shape[0]
     words = np.zeros((n, n_words), dtype=np.uint64)
-    overflows = 0
+    overflows = dropped = 0
     for r in range(n):
         fam = family[r]
+        for c in range(values.shape[1]):
+            dropped += values[r, c] != 0
         for k in range(cols.shape[1]):
             width = widths[fam, k]
             if width == 0:
                 break
             raw = values[r, cols[fam, k]]
+            dropped -= raw != 0
             if signed[fam, k]:
                 lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
             else:
@@ -266,7 +271,7 @@ def _encode_kernel(values, family, n_words, cols, offsets, widths, signed):
             value = np.uint64(raw & ((1 << width) - 1))  # two's complement, then truncate
             # The layout never lets a field straddle a 64-bit word (_bitfields.pack).
             words[r, offsets[fam, k] // 64] |= value << np.uint64(offsets[fam, k] % 64)
-    return words, overflows
+    return words, overflows, dropped
 
 
 @njit(cache=True)
@@ -293,10 +298,16 @@ def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     Returns ``(words, overflows)``: the ``uint64`` words and how many field values did not
     fit their width (they are stored wrapped, as a C bit-field assignment would).
     """
+    words, overflows, _ = _encode_fields(fields, layout)
+    return words, overflows
+
+
+def _encode_fields(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int, int]:
+    """:func:`encode`, and how many nonzero values no field of their row's family holds."""
     fields = np.ascontiguousarray(fields, dtype=np.int64).reshape(-1, NUM_FIELDS)
     family = _family_of(fields[:, F_OPCODE])
-    words, overflows = _encode_kernel(fields, family, layout.words, *_insn_tables(layout))
-    return words, int(overflows)
+    words, overflows, dropped = _encode_kernel(fields, family, layout.words, *_insn_tables(layout))
+    return words, int(overflows), int(dropped)
 
 
 def decode(words: np.ndarray, layout: Layout) -> np.ndarray:
@@ -313,7 +324,7 @@ def encode_uops(uops: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     """
     uops = np.ascontiguousarray(uops, dtype=np.int64).reshape(-1, 3)
     family = np.zeros(len(uops), dtype=np.int64)
-    words, overflows = _encode_kernel(uops, family, layout.uop_words, *_tables((layout.uop,)))
+    words, overflows, _ = _encode_kernel(uops, family, layout.uop_words, *_tables((layout.uop,)))
     return words, int(overflows)
 
 
@@ -329,7 +340,9 @@ class Program:
     """A compiled VTA program: the instruction stream, the uop DRAM image and DRAM sizes.
 
     ``fields``/``uops`` are what the compiler intended; ``words``/``uop_words`` are what is
-    written to DRAM; :meth:`decoded` is what the hardware executes. DRAM addresses in the
+    written to DRAM; :meth:`decoded` is what the hardware executes (the intended arrays
+    themselves when encoding lost nothing: no value wrapped or fell outside its family's
+    fields, the usual case, which spares the decoding). DRAM addresses in the
     instructions are in elements of their memory type, each type in its own DRAM region
     (VTA's separate ``inputs``/``weights``/``uops``/``outputs`` pointers).
     """
@@ -341,17 +354,21 @@ class Program:
     words: np.ndarray = field(init=False)
     uop_words: np.ndarray = field(init=False)
     field_overflows: int = field(init=False)
+    lossless: bool = field(init=False)  # decoding the words gives fields and uops back
 
     def __post_init__(self) -> None:
         layout = layout_for(self.target)
         self.fields = np.ascontiguousarray(self.fields, dtype=np.int64)
         self.uops = np.ascontiguousarray(np.asarray(self.uops, dtype=np.int64).reshape(-1, 3))
-        self.words, insn_over = encode(self.fields, layout)
+        self.words, insn_over, dropped = _encode_fields(self.fields, layout)
         self.uop_words, uop_over = encode_uops(self.uops, layout)
         self.field_overflows = insn_over + uop_over
+        self.lossless = self.field_overflows == 0 and dropped == 0
 
     def decoded(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(fields, uops)`` decoded from the encoded words: what the hardware runs."""
+        """``(fields, uops)`` decoded from the encoded words: what the hardware runs (copies)."""
+        if self.lossless:
+            return self.fields.copy(), self.uops.copy()
         layout = layout_for(self.target)
         return decode(self.words, layout), decode_uops(self.uop_words, layout)
 
