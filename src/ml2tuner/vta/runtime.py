@@ -62,12 +62,8 @@ class StreamBuilder:
     def __init__(self, target: Target, *, verify_dep: bool) -> None:
         self.target = target
         self.verify_dep = verify_dep
-        self._rows: list[list[int]] = []  # rows emitted one by one since the last block
-        self._blocks: list[np.ndarray] = []  # rows appended in bulk (replayed tile steps)
-        self._last = None  # the stream's last instruction (a list or a numpy row view)
-        self.tag = -1  # the emitter's current thread; recorded per row for replay
-        self._tags: list[int] = []
-        self.uop_version = 0  # changes whenever the uop SRAM contents change
+        self._rows: list[list[int]] = []
+        self._last: list[int] | None = None  # the stream's last instruction
         self._pending_prev = {LOAD_STAGE: 0, COMPUTE_STAGE: 0, STORE_STAGE: 0}
         self._pending_next = {LOAD_STAGE: 0, COMPUTE_STAGE: 0, STORE_STAGE: 0}
         self._kernels: dict[object, _Kernel] = {}
@@ -86,7 +82,6 @@ class StreamBuilder:
             row[isa.F_POP_NEXT] |= self._pending_next[stage]
             self._pending_prev[stage] = self._pending_next[stage] = 0
         self._rows.append(row)
-        self._tags.append(self.tag)
         self._last = row
         return row
 
@@ -101,7 +96,6 @@ class StreamBuilder:
         row[isa.F_PUSH_PREV], row[isa.F_PUSH_NEXT] = push_prev, push_next
         row[isa.F_POP_PREV], row[isa.F_POP_NEXT] = pop_prev, pop_next
         self._rows.append(row)
-        self._tags.append(-1)  # a no-op moves nothing: never shifted on replay
         self._last = row
         self.noops += 1
 
@@ -207,7 +201,6 @@ class StreamBuilder:
             self._resident.clear()  # the runtime's uop cache starts over
             self._uop_top = 0
             self.uop_cache_resets += 1
-        self.uop_version += 1
         begin = self._uop_top
         self.mem(
             isa.OP_LOAD,
@@ -247,61 +240,11 @@ class StreamBuilder:
         self.dep_pop(LOAD_STAGE, COMPUTE_STAGE)
         self.commit_pending_pop(COMPUTE_STAGE)  # FINISH may not pop
         self._append([isa.OP_FINISH] + [0] * (isa.NUM_FIELDS - 1))
-        self._flush()
-        fields = np.concatenate(self._blocks) if len(self._blocks) > 1 else self._blocks[0]
+        fields = np.fromiter(
+            chain.from_iterable(self._rows), dtype=np.int64, count=len(self._rows) * isa.NUM_FIELDS
+        ).reshape(-1, isa.NUM_FIELDS)
         uops = np.vstack(self._uop_chunks) if self._uop_chunks else np.zeros((0, 3), dtype=np.int64)
         return fields, uops
-
-    # ---- replay of repeated tile steps ---------------------------------------------------
-    def _flush(self) -> None:
-        if self._rows:
-            flat = np.fromiter(
-                chain.from_iterable(self._rows),
-                dtype=np.int64,
-                count=len(self._rows) * isa.NUM_FIELDS,
-            )
-            self._blocks.append(flat.reshape(-1, isa.NUM_FIELDS))
-            self._rows, self._tags = [], []
-            self._last = self._blocks[-1][-1]
-
-    def state(self) -> tuple:
-        """Everything that decides how the next calls turn into rows."""
-        last = self._last
-        last_key = (
-            None
-            if last is None
-            else (stage_of(last), int(last[_FLAG_PUSH_PREV]), int(last[_FLAG_PUSH_NEXT]))
-        )
-        return (
-            tuple(self._pending_prev.values()),
-            tuple(self._pending_next.values()),
-            last_key,
-            self.uop_version,
-        )
-
-    def mark(self) -> None:
-        """Start recording: rows emitted from here on can be read back with :meth:`since_mark`."""
-        self._flush()
-
-    def since_mark(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and their thread tags emitted since :meth:`mark` (a copy)."""
-        flat = np.fromiter(
-            chain.from_iterable(self._rows), dtype=np.int64, count=len(self._rows) * isa.NUM_FIELDS
-        )
-        return flat.reshape(-1, isa.NUM_FIELDS), np.array(self._tags, dtype=np.int64)
-
-    def replay(self, rows: np.ndarray, end_state: tuple) -> None:
-        """Append ``rows`` as if the calls that produced them had been made again.
-
-        Only valid when :meth:`state` equals the state the rows were recorded from; the
-        builder then ends in ``end_state`` (the recorded state after them).
-        """
-        self._flush()
-        self._blocks.append(rows)
-        self._last = rows[-1]
-        prev, nxt = end_state[0], end_state[1]
-        for stage, p, n in zip((LOAD_STAGE, COMPUTE_STAGE, STORE_STAGE), prev, nxt, strict=True):
-            self._pending_prev[stage], self._pending_next[stage] = p, n
 
     @property
     def uop_dram_size(self) -> int:
