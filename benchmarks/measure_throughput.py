@@ -1,8 +1,8 @@
 """Configurations per second of the VTA model over a whole search space, one process.
 
 Counts what a simulate job does per configuration: compile (plan + emit + encode), decode,
-timing simulation and classification — no functional run. Prints the rate and, with
-``--profile``, where the time goes.
+timing simulation and classification — no functional run. Prints the rate, the simulated
+VTA cycles per CPU-second and, with ``--profile``, where the time goes.
 
     python benchmarks/measure_throughput.py                 # C2, nestc, zcu102, full space
     python benchmarks/measure_throughput.py --template autotvm --target pynq
@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
-import os
-import platform
 import pstats
 import time
+
+from machine import describe
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta.harness import measure
@@ -40,10 +40,14 @@ def main() -> None:
         space = space[: args.limit]
     measure(workload, target, args.template, space[0])  # compile the numba kernels first
 
+    simulated = collections.Counter()  # VTA cycles of the runs that started
+
     def run() -> collections.Counter:
         statuses = collections.Counter()
         for knobs in space:
-            statuses[measure(workload, target, args.template, knobs).status] += 1
+            result = measure(workload, target, args.template, knobs)
+            statuses[result.status] += 1
+            simulated["cycles"] += max(result.cycles, 0)
         return statuses
 
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -54,10 +58,7 @@ def main() -> None:
         statuses = run()
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};"
-        f" one process"
-    )
+    print(f"{describe()}; one process")
     print(
         f"{args.layer} {args.template} on {args.target}: {len(space)} configurations in "
         f"{elapsed:.1f} s = {len(space) / elapsed:.0f} configurations/s"
@@ -66,6 +67,10 @@ def main() -> None:
     print(
         f"process CPU time {cpu:.1f} s = {len(space) / cpu:.0f} configurations per CPU-second"
         f" (differs from wall time when other processes share the cores)"
+    )
+    print(
+        f"simulated {simulated['cycles']:.3e} VTA cycles = {simulated['cycles'] / cpu:.3e} "
+        f"cycles per CPU-second (compile included)"
     )
     print("statuses:", dict(statuses))
     if args.profile:
