@@ -15,9 +15,9 @@ warm-starts from models trained (:func:`ml2tuner.tuners.train_prior`, seed 0) on
 in scope, never on the tuned unit; with no source in scope it runs without a prior, as the
 workflow does, and says so. Printed per unit and variant, median [quartiles] over seeds:
 
-* ``to_top1`` — measurements until the best so far is within the top 1 % of the valid
-  configurations (at most the ``valid // 100``-th fastest latency: the prototype's cut,
-  docs/nestc.md); ``inf`` = not within the budget;
+* ``to_top1`` — measurements until the best so far is at most the top-1 % latency cut of the
+  valid configurations (the prototype's cut, ``ml2tuner.report.metrics.latency_cut``: the 1st
+  percentile of the valid latencies, as in the report); ``inf`` = not within the budget;
 * ``to_best`` — measurements until within 1 % of the optimum;
 * ``invalid`` — share of measurements that were not valid;
 * ``vs_autotvm`` — final best / autotvm's final best of the same seed (≤ 1: not worse).
@@ -39,7 +39,13 @@ import numpy as np
 import pandas as pd
 
 from ml2tuner.measure import ReplayMeasurer
-from ml2tuner.report.metrics import censored, samples_to_best, samples_to_match, spread
+from ml2tuner.report.metrics import (
+    censored,
+    latency_cut,
+    samples_to_best,
+    samples_to_match,
+    spread,
+)
 from ml2tuner.tuners import TUNERS, TuningSpace, make_tuner, run_tuning, train_prior
 from ml2tuner.tuners._ml2tuner_plus import PriorSource, in_scope, unit_identity
 from ml2tuner.workflow.config import Unit
@@ -116,12 +122,6 @@ def parse_variant(text: str) -> tuple[str, dict]:
     return strategy, options
 
 
-def top1_cut(measured: pd.DataFrame) -> float:
-    """The prototype's target: the ``valid // 100``-th fastest valid latency (0-based)."""
-    lat = np.sort(measured.loc[measured["status"] == "valid", "latency_us"].to_numpy(float))
-    return float(lat[len(lat) // 100]) if lat.size else float("nan")
-
-
 def prior_sources(tuned: UnitData, pool: Sequence[UnitData], scope: str) -> list[UnitData]:
     """The units of ``pool`` in ``scope`` of ``tuned`` (never ``tuned`` itself)."""
     return [u for u in pool if in_scope(scope, tuned.identity, u.identity)]
@@ -155,7 +155,7 @@ def run_metrics(log: pd.DataFrame, measured: pd.DataFrame, reference_us: float) 
     best = log["best_latency_us"].to_numpy(float)
     optimum = measured.loc[measured["status"] == "valid", "latency_us"].min()
     return {
-        "to_top1": samples_to_match(best, top1_cut(measured)),
+        "to_top1": samples_to_match(best, latency_cut(measured)),
         "to_best": samples_to_best(best, optimum),
         "invalid": float((log["status"] != "valid").mean()),
         "vs_autotvm": float(best[-1] / reference_us),
