@@ -66,6 +66,19 @@ def test_a_row_load_overlaps_latency_up_to_the_outstanding_limit(outstanding, dm
     assert result.counters["dram_busy"] == 4 + 8 * 2
 
 
+def test_weight_rows_wait_for_each_other():
+    # VTA's HLS load pipelines the row loop of INP loads but not of WGT loads: 8 rows of
+    # 256 B (32 beats) cost the latency once as INP, once per row as WGT.
+    def load(mem: int, x: int) -> list:
+        return [
+            insn(OP_LOAD, memory_type=mem, x_size=x, y_size=8, x_stride=x, push_next=1),
+            insn(OP_FINISH, pop_prev=1),
+        ]
+
+    assert run_both(PYNQ, load(MEM_INP, 16)).cycles == 38 + 8 * 32 + LATENCY + 2
+    assert run_both(PYNQ, load(MEM_WGT, 1)).cycles == 38 + 8 * (32 + LATENCY) + 2
+
+
 @pytest.mark.parametrize(("outstanding", "dma_cycles"), [(16, 8 * 2 + LATENCY), (1, 8 * 34)])
 def test_store_rows_respect_the_write_outstanding_limit(outstanding, dma_cycles):
     rows = [

@@ -260,13 +260,16 @@ def run(fields, uops, params):
     order = np.empty(n, np.int64)
     n_started = 0
 
-    def dma(channel, t, rows, row_bytes):
+    def dma(channel, t, rows, row_bytes, rows_overlap):
         """A DMA of ``rows`` rows issued at ``t`` on ``channel`` (S_READ_FREE/S_WRITE_FREE):
-        bursts back to back, at most the channel's outstanding limit not yet done; returns
-        when the last burst is done."""
+        bursts back to back, at most the channel's outstanding limit not yet done, a row
+        after the previous one is done unless ``rows_overlap``; returns when the last burst
+        is done."""
         limit = read_outstanding if channel == S_READ_FREE else write_outstanding
         free, done, issued, slot = state[channel], t, 0, 0
         for _ in range(rows):
+            if not rows_overlap:
+                t = done
             left = row_bytes
             while left > 0:
                 chunk = min(left, burst_bytes)
@@ -379,7 +382,7 @@ def run(fields, uops, params):
         state[S_GENERATION] += 1
         checks[K_OVERRUNS] += sram + x > uop_depth
         checks[K_OOB] += dram + x > dram_elems[MEM_UOP]
-        return dma(S_READ_FREE, t, 1, x * elem_bytes[MEM_UOP])
+        return dma(S_READ_FREE, t, 1, x * elem_bytes[MEM_UOP], True)
 
     def load_or_store(i, pos, t, mem):
         """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT) from ``t``."""
@@ -414,7 +417,8 @@ def run(fields, uops, params):
             )
         checks[K_OOB] += dram + (y - 1) * stride + x > dram_elems[mem]
         channel = S_WRITE_FREE if mem == MEM_OUT else S_READ_FREE
-        return dma(channel, t + pad, y, x * elem_bytes[mem])
+        # The row loop of WGT loads is not pipelined (docs/timing-model.md).
+        return dma(channel, t + pad, y, x * elem_bytes[mem], mem != MEM_WGT)
 
     def execute(i, pos, start):
         """Side effects and end time of instruction ``i`` (queue position ``pos``)."""
@@ -520,7 +524,7 @@ def run(fields, uops, params):
         if best == -1 and fetch_next == burst_end:  # request the next burst
             count = min(burst, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
-            done = dma(S_READ_FREE, best_t, 1, count * insn_bytes)
+            done = dma(S_READ_FREE, best_t, 1, count * insn_bytes, True)
             counters[C_FETCH_BUSY] += done - best_t
             burst_end += count
             fetch_free = done

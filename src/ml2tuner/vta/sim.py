@@ -211,15 +211,19 @@ class _Channel:
         self.outstanding, self.counters = outstanding, counters
         self.free = 0
 
-    def transfer(self, t: int, rows: int, row_bytes: int) -> int:
+    def transfer(self, t: int, rows: int, row_bytes: int, *, rows_overlap: bool = True) -> int:
         """A DMA of ``rows`` rows issued at ``t``; returns when its last burst is done.
 
         Each row is split into bursts; bursts are issued back to back, at most ``outstanding``
-        of them not yet done (a burst waits for the one ``outstanding`` places earlier).
+        of them not yet done (a burst waits for the one ``outstanding`` places earlier). Without
+        ``rows_overlap`` a row is issued only when the previous row is done (a row loop that
+        HLS does not pipeline).
         """
         in_flight: deque[int] = deque()  # done times of the bursts issued, oldest first
         done = t
         for _ in range(rows):
+            if not rows_overlap:
+                t = done
             left = row_bytes
             while left > 0:
                 chunk = min(left, self.burst_bytes)
@@ -512,7 +516,10 @@ class _Reference:
         if mem != MEM_ACC:  # LOAD ACC runs on the compute module: nothing shared
             self._touch(mem, sram, sram + rows - 1)
         self._check_dram(row, mem)
-        return self.reads.transfer(t + pad, y, x * self.elem_bytes[mem])
+        # vta.cc pipelines the row loop of INP and ACC loads (load_pad_2d), not of WGT loads
+        # (load_2d): a weight row is read only when the previous one has arrived.
+        overlap = mem != MEM_WGT
+        return self.reads.transfer(t + pad, y, x * self.elem_bytes[mem], rows_overlap=overlap)
 
     def _store(self, row: np.ndarray, t: int) -> int:
         x, y = int(row[F_X_SIZE]), int(row[F_Y_SIZE])
