@@ -21,7 +21,7 @@ from ml2tuner.vta.isa import (
     OP_LOAD,
     OP_STORE,
 )
-from ml2tuner.vta.target import PRESETS
+from ml2tuner.vta.target import PRESETS, TargetError
 
 # PYNQ: 8-byte channel, 16-byte instructions, latency 32, overhead 2, 16-beat bursts, 16 in
 # flight. An INP/OUT element is 16 B (2 beats), an ACC element 64 B, a WGT element 256 B.
@@ -147,3 +147,11 @@ def test_cycles_never_beat_the_channels(seed):
     if c["out_store_nbytes"]:
         assert result.cycles >= c["out_store_nbytes"] / bus + target.dram_latency_cycles
     assert c["dram_busy"] >= (read_bytes + c["out_store_nbytes"]) / bus
+
+
+@pytest.mark.parametrize(
+    "field", ["dram_burst_beats", "dram_read_outstanding", "dram_write_outstanding"]
+)
+def test_a_port_needs_at_least_one_beat_and_one_request_in_flight(field):
+    with pytest.raises(TargetError, match=field):
+        dataclasses.replace(PYNQ, **{field: 0})
