@@ -482,15 +482,15 @@ def run(fields, uops, params):
         return True
 
     # Fetch reads as many instructions as its port can have in flight, then dispatches them.
-    burst = max(1, (burst_bytes * read_outstanding) // insn_bytes)
-    fetch_next, burst_end, fetch_free = 0, 0, 0
+    fetch_group = max(1, (burst_bytes * read_outstanding) // insn_bytes)
+    fetch_next, group_end, fetch_free = 0, 0, 0
     reached = 0
     while True:
         # The feasible action with the smallest start time (ties: fetch, load, compute, store).
         best, best_t = -2, NEVER
         if fetch_next < n:
             t = NEVER
-            if fetch_next == burst_end:
+            if fetch_next == group_end:
                 t = fetch_free
             else:
                 q = queue_of[fetch_next]
@@ -521,12 +521,12 @@ def run(fields, uops, params):
             return reached, False, True, False, checks, counters, order[:n_started]
         if best_t > max_cycles:
             return max_cycles, False, False, True, checks, counters, order[:n_started]
-        if best == -1 and fetch_next == burst_end:  # request the next burst
-            count = min(burst, n - fetch_next)
+        if best == -1 and fetch_next == group_end:  # request the next group
+            count = min(fetch_group, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
             done = dma(S_READ_FREE, best_t, 1, count * insn_bytes, True)
             counters[C_FETCH_BUSY] += done - best_t
-            burst_end += count
+            group_end += count
             fetch_free = done
             reached = max(reached, done)
             continue

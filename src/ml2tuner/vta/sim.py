@@ -326,8 +326,8 @@ class _Reference:
         self.insn_bytes = layout_for(target).insn_bits // 8
         # Fetch reads as many instructions as its port can have in flight, then dispatches them.
         in_flight = target.dram_burst_beats * target.dram_read_outstanding * target.bus_bytes
-        self.burst = max(1, in_flight // self.insn_bytes)
-        self.fetch_next = self.burst_end = self.fetch_free = 0
+        self.fetch_group = max(1, in_flight // self.insn_bytes)
+        self.fetch_next = self.group_end = self.fetch_free = 0
         self.reached = 0
         self.races = 0
         self.order: list[int] = []
@@ -371,7 +371,7 @@ class _Reference:
     def _fetch_start(self) -> int | None:
         if self.fetch_next >= len(self.fields):
             return None
-        if self.fetch_next == self.burst_end:  # request the next burst
+        if self.fetch_next == self.group_end:  # request the next group
             return self.fetch_free
         module = self.modules[self.route[self.fetch_next]]
         # Room in the queue once the instruction cmd_queue_depth places ahead has started.
@@ -383,12 +383,12 @@ class _Reference:
         return None
 
     def _fetch(self, start: int) -> None:
-        if self.fetch_next == self.burst_end:
-            count = min(self.burst, len(self.fields) - self.fetch_next)
+        if self.fetch_next == self.group_end:
+            count = min(self.fetch_group, len(self.fields) - self.fetch_next)
             self.counters["fetch_bytes"] += count * self.insn_bytes
             done = self.reads.transfer(start, 1, count * self.insn_bytes)
             self.counters["fetch_busy"] += done - start
-            self.burst_end += count
+            self.group_end += count
             self.fetch_free = done
         else:
             self.modules[self.route[self.fetch_next]].dispatch.append(start)
