@@ -66,20 +66,21 @@ def test_hand_computed_load_compute_store():
     ]
     uops = [(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)]
     result = run_both(PYNQ, rows, uops)
-    # Fetch: 5 x 16 B = 80 B = 10 beats, done 0 + 32 + 10 = 42 (bus free at 10); dispatches
-    #   at 42 (uop load), 43 (inp load), 44 (gemm), 45 (store), 46 (finish).
-    # LOAD UOP starts 42: DMA at 44 of 16 B = 2 beats, done 44 + 32 + 2 = 78 (bus free 46).
-    # LOAD INP starts 43: DMA at 45, 2 rows of 64 B = 8 beats each: row 0 waits for the bus
-    #   until 46, done 46 + 40 = 86; row 1 done 86 + 40 = 126. Pushes l2c at 126.
-    # GEMM starts at the token, 126: 2 + 2 passes x (4 uops + 3 - 1) = 14, ends 140.
-    # STORE starts 140: DMA at 142 of 64 B, done 142 + 40 = 182; pushes s2c at 182.
-    # FINISH starts 182, ends 184.
+    # Fetch: 5 x 16 B = 80 B = 10 beats, done 0 + 32 + 10 = 42 (read channel free at 10);
+    #   dispatches at 42 (uop load), 43 (inp load), 44 (gemm), 45 (store), 46 (finish).
+    # LOAD UOP starts 42: DMA at 44 of 16 B = 2 beats, done 44 + 32 + 2 = 78 (free at 46).
+    # LOAD INP starts 43: DMA at 45, 2 rows of 64 B = 8 beats each, both in flight: row 0's
+    #   beats wait for the channel until 46 (free 54), row 1's follow (54..62), done 62 + 32
+    #   = 94. Pushes l2c at 94.
+    # GEMM starts at the token, 94: 2 + 2 passes x (4 uops + 3 - 1) = 14, ends 108.
+    # STORE starts 108: DMA at 110 of 64 B on the idle write channel, done 110 + 8 + 32 = 150;
+    #   pushes s2c at 150. FINISH starts 150, ends 152.
     assert result.finished and not result.deadlock and not result.timed_out
-    assert result.cycles == 184
+    assert result.cycles == 152
     c = result.counters
     assert c["fetch_bytes"] == 80 and c["fetch_busy"] == 42 + 5
-    assert c["load_busy"] == 126 - 43 and c["store_busy"] == 182 - 140
-    assert c["compute_stall"] == (126 - 78) + (182 - 140)
+    assert c["load_busy"] == 94 - 43 and c["store_busy"] == 150 - 108
+    assert c["compute_stall"] == (94 - 78) + (150 - 108)
     assert c["dram_busy"] == 10 + 2 + 8 + 8 + 8
     assert c["inp_load_nbytes"] == 128 and c["uop_load_nbytes"] == 16
     assert c["out_store_nbytes"] == 64 and c["gemm_counter"] == 8
@@ -101,8 +102,9 @@ def test_token_orders_compute_after_load():
         ],
     )
     # Fetch done at 32 + 6 = 38, load dispatched at 38 starts 38, DMA from 40: 64 rows of
-    # 256 B = 32 beats, each 32 + 32 cycles -> load ends 40 + 64 * 64.
-    load_end = 40 + 64 * 64
+    # 256 B = 2 bursts of 16 beats each, back to back (16 bursts in flight cover the latency)
+    # -> load ends 40 + 64 * 32 + 32.
+    load_end = 40 + 64 * 32 + 32
     gemm_cycles = 2 + 1 * (1 + 3 - 1)
     assert synced.cycles == load_end + gemm_cycles + 2
     assert free.cycles < load_end  # without the token compute does not wait
@@ -140,12 +142,12 @@ def test_dep_fifo_capacity_blocks_producer():
     # Fetch: 10 instructions = 20 beats, done 52; dispatches at 52..61 (long GEMM at 56).
     # The long GEMM runs 56 .. 56 + 2 + 1000 * 3 = 3058; each small GEMM takes 2 + 3 = 5.
     long_end = 56 + 2 + 1000 * 3
-    # Roomy: the no-ops run 52..58, the big load (16 rows of 32 beats, 64 cycles each) runs
-    # 58 .. 60 + 1024, long before the pops: 4 small GEMMs and FINISH after the long GEMM.
+    # Roomy: the no-ops run 52..58, the big load (16 rows of 32 beats, back to back) runs
+    # 58 .. 60 + 512 + 32, long before the pops: 4 small GEMMs and FINISH after the long GEMM.
     assert roomy.cycles == long_end + 4 * 5 + 2
     # Tight: the third no-op's push waits for the first pop at 3058; only then does the big
-    # load start, ending at 3058 + 2 + 1024, where the fourth small GEMM gets its token.
-    assert tight.cycles == long_end + 2 + 16 * 64 + 5 + 2
+    # load start, ending at 3058 + 2 + 512 + 32, where the fourth small GEMM gets its token.
+    assert tight.cycles == long_end + 2 + 16 * 32 + 32 + 5 + 2
     zero = run_both(dataclasses.replace(PYNQ, dep_queue_depth=0), rows)
     assert zero.deadlock
 
@@ -431,15 +433,19 @@ def test_overrun_and_oob_detection(row, overruns, oob):
 
 
 def test_large_rows_split_into_bursts():
-    # One WGT row of 16 x 256 B = 512 beats: two 256-beat requests, each 32 + 256 cycles.
+    # One WGT row of 16 x 256 B = 512 beats: 32 bursts of 16 beats.
     rows = [
         insn(OP_LOAD, memory_type=MEM_WGT, x_size=16, y_size=1, push_next=1),
         insn(OP_FINISH, pop_prev=1),
     ]
     result = run_both(PYNQ, rows)
-    # Fetch: 2 instructions = 4 beats, done 36; the load starts 36, its DMA at 38.
-    assert result.cycles == 36 + 2 + 2 * (32 + 256) + 2
+    # Fetch: 2 instructions = 4 beats, done 36; the load starts 36, its DMA at 38. With 16
+    # bursts in flight the beats stream back to back and the latency is paid once.
+    assert result.cycles == 36 + 2 + 512 + 32 + 2
     assert result.counters["dram_busy"] == 4 + 512
+    # One burst in flight: each of the 32 bursts pays the latency.
+    serial = run_both(dataclasses.replace(PYNQ, dram_read_outstanding=1), rows)
+    assert serial.cycles == 36 + 2 + 32 * (16 + 32) + 2
 
 
 def test_timeout():
@@ -473,7 +479,11 @@ def random_target(rng: np.random.Generator) -> Target:
         log_acc_buff_size=12 if small else base.log_acc_buff_size,
         cmd_queue_depth=int(rng.choice([1, 4, 512, 512])),
         dep_queue_depth=int(rng.choice([1, 3, 255, 255])),
-        dram_latency_cycles=int(rng.choice([0, 1, 32])),
+        dram_latency_cycles=int(rng.choice([0, 1, 32, 200])),
+        # Short bursts and few outstanding ones make the outstanding limit bind.
+        dram_burst_beats=int(rng.choice([1, 2, 16, 256])),
+        dram_read_outstanding=int(rng.choice([1, 2, 16])),
+        dram_write_outstanding=int(rng.choice([1, 2, 16])),
         insn_overhead_cycles=int(rng.integers(0, 4)),
         rmw_distance=int(rng.integers(1, 6)),
     )

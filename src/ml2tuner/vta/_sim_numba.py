@@ -8,13 +8,9 @@ The helpers are closures inside :func:`run` on purpose: numba inlines closures a
 use the kernel's arrays directly, while every array passed as an argument to a jitted helper
 costs an atomic reference-count pair per call (measured: about twice as slow overall).
 
-Two shortcuts differ from the reference in form, not in result:
-
-* a multi-row DMA is computed in closed form: once a module's first request has the bus,
-  each later request of the same instruction is issued after the previous one is done, which
-  is after the bus is free again, so it never waits (the latency is non-negative);
-* the uop-window statistics (min/max indices, hazards) are cached per ``(uop_bgn, uop_end)``
-  and invalidated by every ``LOAD UOP``.
+One shortcut differs from the reference in form, not in result: the uop-window statistics
+(min/max indices, hazards) are cached per ``(uop_bgn, uop_end)`` and invalidated by every
+``LOAD UOP``.
 """
 
 from __future__ import annotations
@@ -131,11 +127,10 @@ BUSY = np.array([C_LOAD_BUSY, C_COMPUTE_BUSY, C_STORE_BUSY], dtype=np.int64)
 STALL = np.array([C_LOAD_STALL, C_COMPUTE_STALL, C_STORE_STALL], dtype=np.int64)
 INSNS = np.array([C_LOAD_INSNS, C_COMPUTE_INSNS, C_STORE_INSNS], dtype=np.int64)
 
-MAX_BURST_BEATS = 256  # AXI4 burst length limit
 NEVER = np.int64(1) << np.int64(62)
 CACHE_SLOTS = 256  # uop-window cache (a power of two)
 K_HAZARDS, K_OVERRUNS, K_OOB, K_RACES = 0, 1, 2, 3  # checks reported beside the counters
-S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
+S_READ_FREE, S_WRITE_FREE, S_GENERATION = 0, 1, 2  # scalars the closures update
 # The kernel's parameter vector (one array keeps the per-call dispatch cheap); the last three
 # blocks hold one entry per memory id.
 (
@@ -147,9 +142,12 @@ S_BUS_FREE, S_GENERATION = 0, 1  # scalars the closures update
     P_BUS_BYTES,
     P_INSN_BYTES,
     P_MAX_CYCLES,
-) = range(8)
-P_DEPTHS, P_ELEM_BYTES, P_DRAM_ELEMS = 8, 13, 18
-NUM_PARAMS = 23
+    P_BURST_BEATS,
+    P_READ_OUTSTANDING,
+    P_WRITE_OUTSTANDING,
+) = range(11)
+P_DEPTHS, P_ELEM_BYTES, P_DRAM_ELEMS = 11, 16, 21
+NUM_PARAMS = 26
 # Uop-window statistics: max dst, max src, max wgt, GEMM hazard, ALU hazard, min dst/src/wgt.
 W_DST, W_SRC, W_WGT, W_GEMM_HAZARD, W_ALU_HAZARD, W_MIN_DST, W_MIN_SRC, W_MIN_WGT = range(8)
 # SRAM regions shared between modules (the race check): LOAD writes INP/WGT that GEMM reads,
@@ -201,13 +199,16 @@ def run(fields, uops, params):
     latency, overhead, rmw = params[P_LATENCY], params[P_OVERHEAD], params[P_RMW]
     bus_bytes, insn_bytes = params[P_BUS_BYTES], params[P_INSN_BYTES]
     max_cycles = params[P_MAX_CYCLES]
+    burst_bytes = params[P_BURST_BEATS] * bus_bytes
+    read_outstanding, write_outstanding = params[P_READ_OUTSTANDING], params[P_WRITE_OUTSTANDING]
     depths = params[P_DEPTHS : P_DEPTHS + 5]  # by memory id
     elem_bytes = params[P_ELEM_BYTES : P_ELEM_BYTES + 5]
     dram_elems = params[P_DRAM_ELEMS : P_DRAM_ELEMS + 5]
     n = fields.shape[0]
     counters = np.zeros(len(COUNTER_NAMES), np.int64)
     checks = np.zeros(4, np.int64)
-    state = np.zeros(2, np.int64)
+    state = np.zeros(3, np.int64)
+    in_flight = np.zeros(max(read_outstanding, write_outstanding), np.int64)  # a ring
     uop_depth, acc_depth = depths[MEM_UOP], depths[MEM_ACC]
     # Uop SRAM: rows never loaded read as zero; a bitmap avoids clearing the whole SRAM per
     # call (it dominated the cost of short streams).
@@ -259,13 +260,31 @@ def run(fields, uops, params):
     order = np.empty(n, np.int64)
     n_started = 0
 
-    def dma(t, rows, row_bytes):
-        """``rows`` back-to-back transfers of ``row_bytes`` issued at ``t``; returns done."""
-        beats_row = (row_bytes + bus_bytes - 1) // bus_bytes
-        requests_row = (beats_row + MAX_BURST_BEATS - 1) // MAX_BURST_BEATS
-        done = max(t, state[S_BUS_FREE]) + rows * (requests_row * latency + beats_row)
-        state[S_BUS_FREE] = done - latency
-        counters[C_DRAM_BUSY] += rows * beats_row
+    def dma(channel, t, rows, row_bytes, rows_overlap):
+        """A DMA of ``rows`` rows issued at ``t`` on ``channel`` (S_READ_FREE/S_WRITE_FREE):
+        bursts back to back, at most the channel's outstanding limit not yet done, a row
+        after the previous one is done unless ``rows_overlap``; returns when the last burst
+        is done."""
+        limit = read_outstanding if channel == S_READ_FREE else write_outstanding
+        free, done, issued, slot = state[channel], t, 0, 0
+        for _ in range(rows):
+            if not rows_overlap:
+                t = done
+            left = row_bytes
+            while left > 0:
+                chunk = min(left, burst_bytes)
+                beats = (chunk + bus_bytes - 1) // bus_bytes
+                if issued >= limit:  # wait for the burst `limit` places earlier
+                    t = max(t, in_flight[slot])
+                begin = max(t, free)
+                free = begin + beats
+                done = begin + latency + beats
+                in_flight[slot] = done
+                slot = slot + 1 if slot + 1 < limit else 0
+                issued += 1
+                counters[C_DRAM_BUSY] += beats
+                left -= chunk
+        state[channel] = free
         return done
 
     def uop_at(index, col):
@@ -363,7 +382,7 @@ def run(fields, uops, params):
         state[S_GENERATION] += 1
         checks[K_OVERRUNS] += sram + x > uop_depth
         checks[K_OOB] += dram + x > dram_elems[MEM_UOP]
-        return dma(t, 1, x * elem_bytes[MEM_UOP])
+        return dma(S_READ_FREE, t, 1, x * elem_bytes[MEM_UOP], True)
 
     def load_or_store(i, pos, t, mem):
         """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT) from ``t``."""
@@ -397,7 +416,9 @@ def run(fields, uops, params):
                 mem,
             )
         checks[K_OOB] += dram + (y - 1) * stride + x > dram_elems[mem]
-        return dma(t + pad, y, x * elem_bytes[mem])
+        channel = S_WRITE_FREE if mem == MEM_OUT else S_READ_FREE
+        # The row loop of WGT loads is not pipelined (docs/timing-model.md).
+        return dma(channel, t + pad, y, x * elem_bytes[mem], mem != MEM_WGT)
 
     def execute(i, pos, start):
         """Side effects and end time of instruction ``i`` (queue position ``pos``)."""
@@ -460,15 +481,16 @@ def run(fields, uops, params):
             pending[q] &= ~(1 << flag)
         return True
 
-    burst = max(1, (MAX_BURST_BEATS * bus_bytes) // insn_bytes)
-    fetch_next, burst_end, fetch_free = 0, 0, 0
+    # Fetch reads as many instructions as its port can have in flight, then dispatches them.
+    fetch_group = max(1, (burst_bytes * read_outstanding) // insn_bytes)
+    fetch_next, group_end, fetch_free = 0, 0, 0
     reached = 0
     while True:
         # The feasible action with the smallest start time (ties: fetch, load, compute, store).
         best, best_t = -2, NEVER
         if fetch_next < n:
             t = NEVER
-            if fetch_next == burst_end:
+            if fetch_next == group_end:
                 t = fetch_free
             else:
                 q = queue_of[fetch_next]
@@ -499,12 +521,12 @@ def run(fields, uops, params):
             return reached, False, True, False, checks, counters, order[:n_started]
         if best_t > max_cycles:
             return max_cycles, False, False, True, checks, counters, order[:n_started]
-        if best == -1 and fetch_next == burst_end:  # request the next burst
-            count = min(burst, n - fetch_next)
+        if best == -1 and fetch_next == group_end:  # request the next group
+            count = min(fetch_group, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
-            done = dma(best_t, 1, count * insn_bytes)
+            done = dma(S_READ_FREE, best_t, 1, count * insn_bytes, True)
             counters[C_FETCH_BUSY] += done - best_t
-            burst_end += count
+            group_end += count
             fetch_free = done
             reached = max(reached, done)
             continue

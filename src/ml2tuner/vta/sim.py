@@ -1,7 +1,8 @@
 """Cycle-level timing simulator of the VTA accelerator.
 
 Four modules (fetch, load, compute, store) run the decoded instruction stream, synchronised by
-command queues and dependency-token FIFOs, and share one DRAM bus. The model is specified in
+command queues and dependency-token FIFOs, and share one DRAM port (separate read and write
+channels, several bursts in flight per DMA). The model is specified in
 ``docs/timing-model.md``; it needs no data, only the instruction fields and the uop image (for
 the read-modify-write hazard check and the SRAM regions of the race check).
 
@@ -68,7 +69,6 @@ from .target import Target
 
 __all__ = ["COUNTER_NAMES", "SimResult", "default_max_cycles", "simulate", "simulate_reference"]
 
-MAX_BURST_BEATS = 256  # AXI4 burst length limit
 MEMORIES = (MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT)
 assert sorted(MEMORIES) == list(range(5))  # the kernel indexes its parameter blocks by id
 
@@ -119,6 +119,9 @@ def _target_params(target: Target) -> np.ndarray:
     )
     params[k.P_RMW], params[k.P_BUS_BYTES] = target.rmw_distance, target.bus_bytes
     params[k.P_INSN_BYTES] = layout_for(target).insn_bits // 8
+    params[k.P_BURST_BEATS] = target.dram_burst_beats
+    params[k.P_READ_OUTSTANDING] = target.dram_read_outstanding
+    params[k.P_WRITE_OUTSTANDING] = target.dram_write_outstanding
     for mem in MEMORIES:
         params[k.P_DEPTHS + mem] = _depths(target)[mem]
         params[k.P_ELEM_BYTES + mem] = _elem_bytes(target)[mem]
@@ -193,29 +196,47 @@ def simulate_reference(
 # ---- the reference implementation -------------------------------------------------------
 
 
-class _Bus:
-    """The shared DRAM bus: requests hold it for their beats, in the order they are made."""
+class _Channel:
+    """One channel (read or write) of the accelerator's single DRAM port.
 
-    def __init__(self, bus_bytes: int, latency: int, counters: dict[str, int]) -> None:
-        self.bus_bytes, self.latency, self.counters = bus_bytes, latency, counters
+    Every AXI master of VTA reaches DRAM through one port whose read and write channels are
+    separate (docs/timing-model.md). A channel carries ``bus_bytes`` per cycle; its beats are
+    reserved in the order DMAs are issued; a burst is done ``latency`` cycles after its beats
+    (read: request to data; write: data to response).
+    """
+
+    def __init__(self, target: Target, outstanding: int, counters: dict[str, int]) -> None:
+        self.bus_bytes, self.latency = target.bus_bytes, target.dram_latency_cycles
+        self.burst_bytes = target.dram_burst_beats * target.bus_bytes
+        self.outstanding, self.counters = outstanding, counters
         self.free = 0
 
-    def transfer(self, t: int, nbytes: int) -> int:
-        """One DMA issued at ``t``, split into bursts issued back to back; returns done."""
-        while nbytes > 0:
-            chunk = min(nbytes, MAX_BURST_BEATS * self.bus_bytes)
-            beats = -(-chunk // self.bus_bytes)
-            begin = max(t, self.free)
-            self.free = begin + beats
-            t = begin + self.latency + beats
-            self.counters["dram_busy"] += beats
-            nbytes -= chunk
-        return t
+    def transfer(self, t: int, rows: int, row_bytes: int, *, rows_overlap: bool = True) -> int:
+        """A DMA of ``rows`` rows issued at ``t``; returns when its last burst is done.
 
-    def rows(self, t: int, rows: int, row_bytes: int) -> int:
+        Each row is split into bursts; bursts are issued back to back, at most ``outstanding``
+        of them not yet done (a burst waits for the one ``outstanding`` places earlier). Without
+        ``rows_overlap`` a row is issued only when the previous row is done (a row loop that
+        HLS does not pipeline).
+        """
+        in_flight: deque[int] = deque()  # done times of the bursts issued, oldest first
+        done = t
         for _ in range(rows):
-            t = self.transfer(t, row_bytes)
-        return t
+            if not rows_overlap:
+                t = done
+            left = row_bytes
+            while left > 0:
+                chunk = min(left, self.burst_bytes)
+                beats = -(-chunk // self.bus_bytes)
+                if len(in_flight) == self.outstanding:
+                    t = max(t, in_flight.popleft())
+                begin = max(t, self.free)
+                self.free = begin + beats
+                done = begin + self.latency + beats
+                in_flight.append(done)
+                self.counters["dram_busy"] += beats
+                left -= chunk
+        return done
 
 
 @dataclass
@@ -279,7 +300,8 @@ class _Reference:
         self.depths, self.elem_bytes = _depths(target), _elem_bytes(target)
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.hazards = self.overruns = self.oob = 0
-        self.bus = _Bus(target.bus_bytes, target.dram_latency_cycles, self.counters)
+        self.reads = _Channel(target, target.dram_read_outstanding, self.counters)
+        self.writes = _Channel(target, target.dram_write_outstanding, self.counters)
         self.uop_sram = np.zeros((target.uop_depth, 3), dtype=np.int64)
         self.route = [_route(int(op), int(mem)) for op, mem in fields[:, [F_OPCODE, F_MEM_TYPE]]]
         queue = {
@@ -302,8 +324,10 @@ class _Reference:
         }
         self.producer = {"l2c": "load", "c2l": "compute", "c2s": "compute", "s2c": "store"}
         self.insn_bytes = layout_for(target).insn_bits // 8
-        self.burst = max(1, (MAX_BURST_BEATS * target.bus_bytes) // self.insn_bytes)
-        self.fetch_next = self.burst_end = self.fetch_free = 0
+        # Fetch reads as many instructions as its port can have in flight, then dispatches them.
+        in_flight = target.dram_burst_beats * target.dram_read_outstanding * target.bus_bytes
+        self.fetch_group = max(1, in_flight // self.insn_bytes)
+        self.fetch_next = self.group_end = self.fetch_free = 0
         self.reached = 0
         self.races = 0
         self.order: list[int] = []
@@ -347,7 +371,7 @@ class _Reference:
     def _fetch_start(self) -> int | None:
         if self.fetch_next >= len(self.fields):
             return None
-        if self.fetch_next == self.burst_end:  # request the next burst
+        if self.fetch_next == self.group_end:  # request the next group
             return self.fetch_free
         module = self.modules[self.route[self.fetch_next]]
         # Room in the queue once the instruction cmd_queue_depth places ahead has started.
@@ -359,12 +383,12 @@ class _Reference:
         return None
 
     def _fetch(self, start: int) -> None:
-        if self.fetch_next == self.burst_end:
-            count = min(self.burst, len(self.fields) - self.fetch_next)
+        if self.fetch_next == self.group_end:
+            count = min(self.fetch_group, len(self.fields) - self.fetch_next)
             self.counters["fetch_bytes"] += count * self.insn_bytes
-            done = self.bus.transfer(start, count * self.insn_bytes)
+            done = self.reads.transfer(start, 1, count * self.insn_bytes)
             self.counters["fetch_busy"] += done - start
-            self.burst_end += count
+            self.group_end += count
             self.fetch_free = done
         else:
             self.modules[self.route[self.fetch_next]].dispatch.append(start)
@@ -449,7 +473,7 @@ class _Reference:
 
     # ---- instruction durations and checks ------------------------------------------------
     def _execute(self, row: np.ndarray, start: int) -> int:
-        """Account ``row`` started at ``start`` (counters, bus, checks); returns its end."""
+        """Account ``row`` started at ``start`` (counters, DRAM, checks); returns its end."""
         o = self.target.insn_overhead_cycles
         op, mem = int(row[F_OPCODE]), int(row[F_MEM_TYPE])
         x, y = int(row[F_X_SIZE]), int(row[F_Y_SIZE])
@@ -474,7 +498,7 @@ class _Reference:
             self.uop_sram[(sram + k) % self.depths[MEM_UOP]] = uop
         self.overruns += sram + x > self.depths[MEM_UOP]
         self.oob += dram + x > self.dram_elems[MEM_UOP]
-        return self.bus.transfer(t, nbytes)
+        return self.reads.transfer(t, 1, nbytes)
 
     def _load(self, row: np.ndarray, t: int) -> int:
         mem, x, y = int(row[F_MEM_TYPE]), int(row[F_X_SIZE]), int(row[F_Y_SIZE])
@@ -492,7 +516,10 @@ class _Reference:
         if mem != MEM_ACC:  # LOAD ACC runs on the compute module: nothing shared
             self._touch(mem, sram, sram + rows - 1)
         self._check_dram(row, mem)
-        return self.bus.rows(t + pad, y, x * self.elem_bytes[mem])
+        # vta.cc pipelines the row loop of INP and ACC loads (load_pad_2d), not of WGT loads
+        # (load_2d): a weight row is read only when the previous one has arrived.
+        overlap = mem != MEM_WGT
+        return self.reads.transfer(t + pad, y, x * self.elem_bytes[mem], rows_overlap=overlap)
 
     def _store(self, row: np.ndarray, t: int) -> int:
         x, y = int(row[F_X_SIZE]), int(row[F_Y_SIZE])
@@ -501,7 +528,7 @@ class _Reference:
         self.overruns += sram + y * x > self.depths[MEM_OUT]
         self._touch(MEM_OUT, sram, sram + y * x - 1)
         self._check_dram(row, MEM_OUT)
-        return self.bus.rows(t, y, x * self.elem_bytes[MEM_OUT])
+        return self.writes.transfer(t, y, x * self.elem_bytes[MEM_OUT])
 
     def _check_dram(self, row: np.ndarray, mem: int) -> None:
         last = int(row[F_DRAM_BASE]) + (int(row[F_Y_SIZE]) - 1) * int(row[F_X_STRIDE])

@@ -47,7 +47,13 @@ class Target:
     # Micro-architecture (see docs/vta-model.md for where each number comes from).
     cmd_queue_depth: int = 512  # fetch -> load/compute/store command FIFOs
     dep_queue_depth: int = 255  # dependency-token FIFOs (Chisel's 8-bit semaphores)
-    dram_latency_cycles: int = 32  # AXI read/write request to first beat
+    dram_latency_cycles: int = 32  # AXI read request to first beat; write last beat to response
+    # VTA's HLS m_axi ports set no burst options (hardware/xilinx/src/vta.cc:139, 177-178,
+    # 428-429, 523), so Vivado HLS's defaults hold: bursts of at most 16 beats, 16 reads and 16
+    # writes outstanding per port (docs/timing-model.md).
+    dram_burst_beats: int = 16
+    dram_read_outstanding: int = 16
+    dram_write_outstanding: int = 16
     insn_overhead_cycles: int = 2  # decode + token handshake per instruction
     rmw_distance: int = 3  # accumulator read-modify-write latency of the GEMM pipeline
     run_timeout_s: float = 10.0  # the measurement harness's timeout (ML²Tuner: 10 s)
@@ -70,6 +76,9 @@ class Target:
                 raise TargetError(f"{field}={getattr(self, field)}: allowed 8..24")
         if self.axi_bits not in (32, 64, 128, 256, 512):
             raise TargetError(f"axi_bits={self.axi_bits}: allowed 32, 64, 128, 256, 512")
+        for field in ("dram_burst_beats", "dram_read_outstanding", "dram_write_outstanding"):
+            if getattr(self, field) < 1:
+                raise TargetError(f"{field}={getattr(self, field)}: must be at least 1")
         if self.clock_mhz <= 0:
             raise TargetError(f"clock_mhz={self.clock_mhz}: must be positive")
         for depth in ("inp_depth", "wgt_depth", "acc_depth", "uop_depth"):
