@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/cross_board.py --results results --seeds 0 5 --jobs 2
+    python benchmarks/cross_board.py --results results --seeds 0 5 --jobs 2 [--layers C3 C4]
 
 For every layer measured on two or more targets under ``--results`` (e.g. pynq and zcu102),
 each of its units is tuned by ``ml2tuner_plus`` with ``prior: other-targets`` (models trained
@@ -32,10 +32,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs=2, default=[0, 5])
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--layers", nargs="*", help="only these layers (default: every layer)")
     args = parser.parse_args()
     units = load_units(args.results)
     boards = Counter(name.split("/")[1] for name in units)
-    tuned = [name for name in units if boards[name.split("/")[1]] > 1]
+    tuned = [
+        name
+        for name in units
+        if boards[name.split("/")[1]] > 1 and (not args.layers or name.split("/")[1] in args.layers)
+    ]
     if not tuned:
         raise SystemExit(f"no layer is measured on two targets under {args.results}")
     jobs = [
