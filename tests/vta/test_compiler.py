@@ -209,3 +209,28 @@ def test_sweep_entries_beyond_the_output_run_as_the_clipped_configuration():
     assert tpl.program_key(knobs, wl, ZCU) != tpl.program_key({**clipped, "tile_w": 6}, wl, ZCU)
     big, small = (compile_conv2d(wl, ZCU, "nestc", k).program for k in (knobs, clipped))
     assert np.array_equal(big.fields, small.fields) and np.array_equal(big.uops, small.uops)
+
+
+@pytest.mark.parametrize("layer", ["C4", "C11"])
+def test_nestc_sweep_is_run_sh_and_each_entry_is_its_clipped_program(layer):
+    wl, sweep, nestc = RESNET18[layer], get_template("nestc_sweep"), get_template("nestc")
+    assert sweep.size(wl, ZCU) == 8 * 56 * 56  # run.sh: 1..8 x 1..56 x 1..56 on every layer
+    entries = sweep.enumerate(wl, ZCU)
+    counts = {}
+    for knobs in entries:
+        key = sweep.program_key(knobs, wl, ZCU)
+        counts[key] = counts.get(key, 0) + 1
+    # every program of the clipped space, visited once per tile value that clips to it
+    assert sorted(counts) == sorted(nestc.program_key(k, wl, ZCU) for k in nestc.enumerate(wl, ZCU))
+    spill_h, spill_w = 56 - wl.oh + 1, 56 - wl.ow + 1
+    assert counts[(2, wl.oh, wl.ow)] == spill_h * spill_w and counts[(2, 1, 1)] == 1
+    rng = np.random.default_rng(0)
+    for i in rng.choice(len(entries), 12, replace=False):
+        knobs = entries[i]
+        v, th, tw = sweep.program_key(knobs, wl, ZCU)
+        got = compile_conv2d(wl, ZCU, "nestc_sweep", knobs)
+        want = compile_conv2d(wl, ZCU, "nestc", {"n_vthread": v, "tile_h": th, "tile_w": tw})
+        assert got.hidden == want.hidden and got.error_kind == want.error_kind
+        if want.program is not None:
+            assert np.array_equal(got.program.fields, want.program.fields)
+            assert np.array_equal(got.program.uops, want.program.uops)

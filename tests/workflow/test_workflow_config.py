@@ -61,7 +61,12 @@ BAD = {
     "unknown layer": ({"layers": ["C2", "C99"]}, "layers[1]", "'C99'", "allowed C2"),
     "wrong type": ({"budget": "many"}, "budget", "'many'", "allowed an integer"),
     "negative budget": ({"budget": -5}, "budget", "-5", "allowed an integer ≥ 1"),
-    "unknown template": ({"templates": ["tvm"]}, "templates[0]", "'tvm'", "allowed nestc, autotvm"),
+    "unknown template": (
+        {"templates": ["tvm"]},
+        "templates[0]",
+        "'tvm'",
+        "allowed nestc, nestc_sweep, autotvm",
+    ),
     "unknown strategy": (
         {"strategies": ["random", "grid"]},
         "strategies[1]",

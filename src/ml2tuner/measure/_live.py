@@ -46,7 +46,7 @@ class LiveMeasurer(Measurer):
     Args:
         workload: the layer.
         target: the VTA target.
-        template: the template name (``nestc`` or ``autotvm``).
+        template: the template name (a name of ``ml2tuner.space.TEMPLATES``).
         n_workers: simulator processes (1: measure in this process).
     """
 

@@ -264,6 +264,7 @@ def model_quality(
 # template → (panel knobs, row knob, column knob)
 VALIDITY_AXES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "nestc": (("n_vthread",), "tile_h", "tile_w"),
+    "nestc_sweep": (("n_vthread",), "tile_h", "tile_w"),
     "autotvm": (("oc_nthread", "h_nthread"), "tile_h_inner", "tile_w_inner"),
 }
 

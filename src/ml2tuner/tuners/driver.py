@@ -133,7 +133,7 @@ def export_autotvm_jsonl(
         space: ``space.parquet`` (``config_id``, ``knobs_json``).
         workload: the Conv2D layer.
         target: the Target.
-        template: ``autotvm`` (TVM's ``conv2d_packed.vta`` task) or ``nestc``.
+        template: ``autotvm`` (TVM's ``conv2d_packed.vta`` task), ``nestc`` or ``nestc_sweep``.
         timestamp: time of the first record (default: now); trial ``i`` is stamped
             ``timestamp + i``.
     Returns:

@@ -627,7 +627,7 @@ def compile_conv2d(
     Args:
         workload: the conv2d layer.
         target: the VTA hardware configuration.
-        template: ``"nestc"`` or ``"autotvm"``.
+        template: a name of ``ml2tuner.space.TEMPLATES``.
         knobs: the configuration (validated by the template beforehand).
         reference: emit with the plain Python emitter instead of the numba kernel (the same
             program, 20 to 40 times slower).

@@ -117,7 +117,7 @@ def measure(
     Args:
         workload: the conv2d layer.
         target: the VTA configuration.
-        template: ``"nestc"`` or ``"autotvm"``; ``knobs`` must belong to its space.
+        template: a name of ``ml2tuner.space.TEMPLATES``; ``knobs`` must belong to its space.
         functional: also execute on random data and compare with the reference convolution
             (under :func:`functional_orders`).
         seed: seed of the random operands of the functional run.

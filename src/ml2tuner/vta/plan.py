@@ -283,7 +283,9 @@ def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     return plan
 
 
-_PLANNERS = {"nestc": _plan_nestc, "autotvm": _plan_autotvm}
+# template -> its compiler; NEST-C's profiling sweep is compiled by NEST-C's compiler, which
+# clips its larger tiles (space/templates.py, NestCSweepTemplate)
+_PLANNERS = {"nestc": _plan_nestc, "nestc_sweep": _plan_nestc, "autotvm": _plan_autotvm}
 
 
 def plan_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict) -> ConvPlan:
