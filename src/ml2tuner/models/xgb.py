@@ -14,10 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xgboost as xgb
+
+# XGBoost (and scikit-learn, which it imports) takes about a second to load, so it is
+# imported in the functions that train or load a booster: importing the tuners'
+# registry, as every workflow job and `snakemake -n` do, stays light.
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 from ..workflow.config import ModelSection
 
@@ -138,6 +143,8 @@ class XGBModel(CostModel):
         }
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
         dtrain = xgb.DMatrix(
             np.asarray(x, np.float32),
             label=np.asarray(y, np.float64),
@@ -177,6 +184,8 @@ class XGBModel(CostModel):
 
     @classmethod
     def load(cls, path: str | Path) -> XGBModel:
+        import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
         booster = xgb.Booster()
         booster.load_model(str(path))
         meta = json.loads(booster.attr("ml2tuner_settings") or "{}")

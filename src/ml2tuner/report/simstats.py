@@ -12,11 +12,13 @@ explains how to read them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 from .figures import strategy_color
 from .metrics import CUT_QUANTILE, latency_cut, samples_to_cut, spread
@@ -116,6 +118,10 @@ def cut_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figure(n_rows: int, n_cols: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+    # matplotlib is imported on use: the Snakefile imports this module for SIMSTATS_FIGURES
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width * n_cols, height * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
     return fig, np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "CONFIDENCE",
@@ -84,6 +83,10 @@ def _decode(value: float) -> float:
 
 
 def _bootstrap(data: tuple[np.ndarray, ...], statistic) -> tuple[float, float]:
+    # scipy.stats is imported on use (here and in rank_test): it takes about half a second to
+    # load, and the workflow's Snakefile imports the report package to declare its files.
+    from scipy import stats
+
     with warnings.catch_warnings():
         # a degenerate (constant) sample is fine for the percentile interval
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
@@ -167,6 +170,8 @@ def rank_test(
         return math.nan
     if np.unique(np.r_[x, y]).size == 1:
         return 1.0
+    from scipy import stats  # on use: see _bootstrap
+
     return float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
 
 

@@ -17,10 +17,13 @@ Three parts, as in ``autotvm/tuner/``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 from ..models.xgb import CostModel
 from ._base import Tuner, TunerSettings, register
@@ -90,6 +93,8 @@ class AutoTVMCostModel(CostModel):
         return self.booster is not None
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
         y = np.asarray(y, np.float64)
         y = y / max(float(y.max()), 1e-8)
         index = self.rng.permutation(len(x))

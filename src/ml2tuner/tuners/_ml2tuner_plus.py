@@ -44,11 +44,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 from ..models.features import FEATURE_SETS, feature_table, is_valid, throughput
 from ..models.xgb import XGBModel
@@ -228,6 +230,8 @@ def train_prior(
     Returns:
         the fitted models and their sources.
     """
+    import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
     if not sources:
         raise ValueError("a prior needs at least one source unit")
     rng = np.random.default_rng(seed)
@@ -425,6 +429,8 @@ class ML2TunerPlus(ML2Tuner):
         return self.prior is None
 
     def _fit(self, role: str, rows: np.ndarray, y: np.ndarray, offset: int) -> Any:
+        import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
         if self.prior is None:
             return super()._fit(role, rows, y, offset)
         if self.settings.prior_calibration:
@@ -448,6 +454,8 @@ class ML2TunerPlus(ML2Tuner):
         self, role: str, rows: np.ndarray, y: np.ndarray, offset: int
     ) -> CorrectedPrior:
         """Weigh the prior on the measurements so far, then fit trees on top of it."""
+        import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
+
         base = self.prior.models[role]
         x = self._features(role, rows)
         margin = prior_margin(base, x)
