@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import collections
 import math
-import os
-import platform
 import sys
 import time
 
 import numpy as np
+from machine import describe
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta.compiler import compile_conv2d
@@ -108,7 +107,7 @@ def main() -> None:
     )
     parser.add_argument("--every", type=int, default=1, help="check every k-th configuration")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}")
+    print(describe())
     ok = True
     for spec in args.space or DEFAULT_SPACES:
         ok = check_space(*spec.split(":"), args.every) and ok

@@ -11,9 +11,9 @@ is the cheap one.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
+
+from machine import describe
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta.compiler import compile_conv2d
@@ -59,10 +59,7 @@ def main() -> None:
     counting = _cpu_seconds(lambda f, u, d: count_stream(target, f), streams, args.repeats)
     timing = _cpu_seconds(lambda f, u, d: simulate(target, f, u, d), streams, args.repeats)
     insns = sum(len(fields) for fields, _, _ in streams)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};"
-        f" one process, best of {args.repeats}"
-    )
+    print(f"{describe()}; one process, best of {args.repeats}")
     print(
         f"{args.layer} {args.template} on {args.target}: {len(streams)} compiled streams of the"
         f" first {len(space)} configurations, {insns / len(streams):.0f} instructions each"

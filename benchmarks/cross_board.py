@@ -21,7 +21,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
-from ml2tuner_ablation import _job, load_units, machine
+from machine import describe
+from ml2tuner_ablation import _job, load_units
 
 VARIANTS = ["ml2tuner", "ml2tuner_plus:prior=none", "ml2tuner_plus:prior=other-targets"]
 
@@ -53,7 +54,7 @@ def main() -> None:
     table = pd.DataFrame(rows).drop(columns=["to_best", "s/run"])
     print(
         f"\nseeds {args.seeds[0]}–{args.seeds[1] - 1}, budget {args.budget}, "
-        f"{time.perf_counter() - start:.0f} s on {machine()}; median [quartiles] over seeds\n"
+        f"{time.perf_counter() - start:.0f} s; median [quartiles] over seeds; {describe()}\n"
     )
     print(table.to_markdown(index=False))
 

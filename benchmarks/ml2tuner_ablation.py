@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from machine import describe
 
 from ml2tuner.measure import ReplayMeasurer
 from ml2tuner.report.metrics import (
@@ -250,16 +249,9 @@ def main() -> None:
     table = pd.DataFrame(rows)
     print(
         f"\nseeds {args.seeds[0]}–{args.seeds[1] - 1}, budget {args.budget}, "
-        f"{time.perf_counter() - start:.0f} s on {machine()}; median [quartiles] over seeds\n"
+        f"{time.perf_counter() - start:.0f} s; median [quartiles] over seeds; {describe()}\n"
     )
     print(table.to_markdown(index=False))
-
-
-def machine() -> str:
-    """The host, its processor and core count: where the printed times were taken."""
-    return (
-        f"{platform.node()} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ one can see whether the tuner or the measurement dominates a run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import xgboost
+from machine import describe
 
 from ml2tuner.measure import ReplayMeasurer
 from ml2tuner.stages import measure_space
@@ -32,15 +31,6 @@ from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import get_layer
 
 TABLES = ("space", "compiled", "measured")
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}, "
-        f"xgboost {xgboost.__version__}, optuna {optuna.__version__}"
-    )
 
 
 def load_tables(args: argparse.Namespace) -> tuple[dict[str, pd.DataFrame], float]:
@@ -87,7 +77,7 @@ def main() -> None:
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "ml2tuner-bench"))
     args = parser.parse_args()
 
-    print(f"machine: {machine()}")
+    print(f"{describe()}; xgboost {xgboost.__version__}, optuna {optuna.__version__}")
     tables, live_s = load_tables(args)
     layer, target = get_layer(args.layer), get_target(args.target)
     space = TuningSpace(tables["space"], layer, target, tables["compiled"], template=args.template)
