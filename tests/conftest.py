@@ -1,9 +1,13 @@
-"""Session fixtures: small real tables, built once by running the VTA model over a small layer."""
+"""Session fixtures: small real tables, built once by running the VTA model over a small layer,
+and one real run of the workflow on the tiny configuration."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from tiny_workflow import copy_workflow, run_snakemake
 
 from ml2tuner.vta.target import PRESETS
 from ml2tuner.vta.workload import Conv2D
@@ -57,3 +61,13 @@ def autotvm_tables() -> Tables:
 @pytest.fixture(scope="session", params=["nestc", "autotvm"])
 def tables(request, nestc_tables, autotvm_tables) -> Tables:
     return nestc_tables if request.param == "nestc" else autotvm_tables
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory) -> Path:
+    """One uninterrupted ``snakemake --cores 2`` run of the tiny configuration, shared by the
+    tests that compare runs (tests/workflow and tests/cluster's SLURM run). Tests that change a
+    run work on a copy."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("reference"))
+    run_snakemake(workdir)
+    return workdir

@@ -2,10 +2,11 @@
 
 A single-node cluster (munged, slurmctld, slurmd) is started on localhost for this module
 (``slurm_cluster.py``); the tiny configuration (``tests/workflow/tiny.yaml``) is run once with
-``snakemake --cores 2`` and once with ``snakemake --workflow-profile profiles/slurm``, each in a
-fresh copy of the workflow, and every Parquet table of the two runs must hold the same rows
-(wall-time columns aside). Skipped, with the reason, where no cluster can be started (no SLURM
-binaries, not root, a SLURM configuration of the machine's own); ``.ci/run`` installs them.
+``snakemake --cores 2`` (the session's reference run, shared with tests/workflow) and once with
+``snakemake --workflow-profile profiles/slurm``, each in a fresh copy of the workflow, and every
+Parquet table of the two runs must hold the same rows (wall-time columns aside). Skipped, with
+the reason, where no cluster can be started (no SLURM binaries, not root, a SLURM configuration
+of the machine's own); ``.ci/run`` installs them.
 
 The SLURM run adds what docs/cluster.md tells a user to add (``--default-resources
 slurm_partition=...``; ``--slurm-no-account`` as this cluster has no accounts) and what only this
@@ -24,7 +25,6 @@ import importlib.util
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -36,11 +36,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from slurm_cluster import PARTITION, SlurmCluster
+from tiny_workflow import copy_workflow, snakemake_command
 
 pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_CONFIG = REPO / "tests/workflow/tiny.yaml"
 PROFILE = REPO / "profiles/slurm/config.yaml"
 SNAKEMAKE_TIMEOUT_S = 600
 # What a user adds to the profile (docs/cluster.md): the partition (this cluster has no accounts).
@@ -55,18 +55,6 @@ LOCAL_CLUSTER_OVERRIDES = (
 )
 # Columns that hold wall time, which differs between any two runs.
 WALL_TIME_COLUMN = re.compile(r"wall|duration|elapsed|seconds|(^|_)time(_|$)")
-
-
-def _workflow_e2e():
-    """tests/workflow/conftest.py, for its list of workflow files and snakemake path."""
-    path = REPO / "tests/workflow/conftest.py"
-    spec = importlib.util.spec_from_file_location("ml2tuner_workflow_e2e", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-E2E = _workflow_e2e()
 
 
 # ---- the cluster and the two runs -----------------------------------------------------------
@@ -107,18 +95,6 @@ def _raise_on_sigterm(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in E2E.WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name)
-        elif source.exists():
-            shutil.copy2(source, dest / name)
-    shutil.copy2(TINY_CONFIG, dest / "tiny.yaml")
-    return dest
-
-
 def run_snakemake(workdir: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
     """One bounded snakemake run on the tiny configuration; (process, seconds).
 
@@ -130,7 +106,7 @@ def run_snakemake(workdir: Path, *args: str) -> tuple[subprocess.CompletedProces
         "-k",
         "15",
         str(SNAKEMAKE_TIMEOUT_S),
-        *E2E.snakemake_command(),
+        *snakemake_command(),
         "--configfile",
         "tiny.yaml",
         *args,
@@ -170,9 +146,9 @@ def _stop_session(process: subprocess.Popen, grace: float = 30) -> None:
 
 @dataclass(frozen=True)
 class Runs:
-    """The local and the SLURM run of the tiny configuration, and the SLURM jobs of the latter."""
+    """The session's local run of the tiny configuration (``reference_run``), the SLURM run,
+    and the SLURM jobs of the latter."""
 
-    local: subprocess.CompletedProcess
     local_dir: Path
     slurm: subprocess.CompletedProcess
     slurm_dir: Path
@@ -180,11 +156,8 @@ class Runs:
 
 
 @pytest.fixture(scope="module")
-def runs(cluster, tmp_path_factory) -> Runs:
-    root = tmp_path_factory.mktemp("slurm_e2e")
-    local_dir, slurm_dir = copy_workflow(root / "local"), copy_workflow(root / "slurm")
-    local, local_s = run_snakemake(local_dir, "--cores", "2")
-    assert local.returncode == 0, f"local run failed:\n{local.stdout}\n{local.stderr}"
+def runs(cluster, reference_run, tmp_path_factory) -> Runs:
+    slurm_dir = copy_workflow(tmp_path_factory.mktemp("slurm_e2e") / "slurm")
     slurm, slurm_s = run_snakemake(
         slurm_dir, "--workflow-profile", "profiles/slurm", *USER_ARGS, *LOCAL_CLUSTER_OVERRIDES
     )
@@ -194,10 +167,8 @@ def runs(cluster, tmp_path_factory) -> Runs:
     )
     run_id = re.search(r"SLURM run ID: (\S+)", slurm.stderr + slurm.stdout).group(1)
     jobs = [job for job in cluster.finished_jobs() if job.get("Name") == run_id]
-    print(
-        f"\nslurm e2e: local run {local_s:.0f} s, SLURM run {slurm_s:.0f} s, {len(jobs)} SLURM jobs"
-    )
-    return Runs(local, local_dir, slurm, slurm_dir, jobs)
+    print(f"\nslurm e2e: SLURM run {slurm_s:.0f} s, {len(jobs)} SLURM jobs")
+    return Runs(reference_run, slurm, slurm_dir, jobs)
 
 
 # ---- what must hold ----------------------------------------------------------------------------
@@ -232,7 +203,7 @@ def test_slurm_run_writes_the_same_tables_as_a_local_run(runs):
 
 
 def test_every_job_but_the_local_rules_ran_on_slurm_with_tuning_runs_grouped(runs):
-    stats = job_stats(runs.local)
+    stats = job_stats(runs.slurm)  # the DAG's jobs per rule, as the SLURM run planned them
     slurm_log = runs.slurm.stdout + runs.slurm.stderr
     local_rules = set(re.findall(r"^localrule (\w+):", slurm_log, re.M))
     assert {"all", "summary", "report"} <= local_rules

@@ -1,67 +1,17 @@
 """Shared fixtures of the workflow tests: a tiny configuration and its unit, and the real
-`snakemake` command line run on it in a temporary copy of the workflow."""
+`snakemake` command line run on it in a temporary copy of the workflow (tests/tiny_workflow.py;
+the session's reference run is tests/conftest.py's ``reference_run``)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
+from tiny_workflow import REPO, copy_workflow, load_tiny_config, run_snakemake, snakemake_argv
 
 from ml2tuner.workflow.config import load_config
-
-REPO = Path(__file__).resolve().parents[2]
-
-TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
-
-
-def load_tiny_config() -> dict:
-    """The end-to-end test's configuration (tests/workflow/tiny.yaml) as a fresh dict."""
-    return yaml.safe_load(TINY_CONFIG_PATH.read_text(encoding="utf-8"))
-
-
-# ---- the real `snakemake` on the tiny configuration ------------------------------------------
-
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "scripts", "envs", "profiles", "report")
-
-
-def copy_workflow(root: Path) -> Path:
-    """Copy the workflow's files and tiny.yaml into ``root`` (created); return ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy2(source, root / name)
-    shutil.copy2(TINY_CONFIG_PATH, root / "tiny.yaml")
-    return root
-
-
-def snakemake_command() -> list[str]:
-    """How to start ``snakemake``: the script beside this Python, else ``python -m snakemake``."""
-    exe = Path(sys.executable).with_name("snakemake")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "snakemake"]
-
-
-def snakemake_argv(*args: str) -> list[str]:
-    """The command line of a run on tiny.yaml (in the run's folder) with ``args`` appended."""
-    return [*snakemake_command(), "--cores", "2", "--configfile", "tiny.yaml", *args]
-
-
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``snakemake`` in ``workdir`` to completion; with ``check``, fail the test if it fails."""
-    proc = subprocess.run(
-        snakemake_argv(*args), cwd=workdir, capture_output=True, text=True, timeout=600
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def timing_columns() -> set[str]:
@@ -121,14 +71,6 @@ def snakemake_args():
 def same_results():
     """:func:`assert_same_results`: two runs' tables equal, timing columns aside."""
     return assert_same_results
-
-
-@pytest.fixture(scope="session")
-def reference_run(tmp_path_factory) -> Path:
-    """One uninterrupted run of the tiny configuration, shared by the tests that compare runs."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("reference"))
-    run_snakemake(workdir)
-    return workdir
 
 
 @pytest.fixture(scope="session")

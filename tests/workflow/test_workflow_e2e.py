@@ -17,8 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
-TINY_CONFIG_PATH = Path(__file__).with_name("tiny.yaml")
+from tiny_workflow import TINY_CONFIG_PATH
 
 UNIT_KEYS = {"target": "tiny", "template": "nestc"}
 ARROW_TYPES = {
