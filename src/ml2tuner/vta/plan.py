@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 from .target import Target
 from .workload import Conv2D
@@ -187,15 +188,22 @@ def _divisors_desc(n: int) -> list[int]:
 
 
 def _check_capacity(plan: ConvPlan) -> None:
-    t = plan.target
-    depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
-    for name, used in plan.buffer_use().items():
-        if used > depth[name]:
-            raise CompileError(
-                "buffer_capacity",
-                f"{name} buffer: {used} elements needed with {plan.threads} "
-                f"thread(s) x {plan.slots} slot(s), {depth[name]} available",
-            )
+    if not _fits(plan):
+        t = plan.target
+        depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
+        name, used = next((n, u) for n, u in plan.buffer_use().items() if u > depth[n])
+        raise CompileError(
+            "buffer_capacity",
+            f"{name} buffer: {used} elements needed with {plan.threads} "
+            f"thread(s) x {plan.slots} slot(s), {depth[name]} available",
+        )
+
+
+def _fits(plan: ConvPlan) -> bool:
+    """Whether every SRAM holds what ``plan`` keeps in it (the planners' search asks this of
+    several candidates per configuration: no exception, no message)."""
+    use, t = plan.buffer_use(), plan.target
+    return use["inp"] <= t.inp_depth and use["acc"] <= t.acc_depth and use["wgt"] <= t.wgt_depth
 
 
 def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
@@ -237,11 +245,8 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
     for tco in _divisors_desc(oc_b):
         for tci in _divisors_desc(ic_b):
             plan = candidate(tco, tci)
-            try:
-                _check_capacity(plan)
-            except CompileError:
-                continue
-            return plan
+            if _fits(plan):
+                return plan
     _check_capacity(candidate(1, 1))  # raises with the smallest tiling's numbers
     raise AssertionError("unreachable")
 
@@ -290,5 +295,11 @@ _PLANNERS = {"nestc": _plan_nestc, "nestc_sweep": _plan_nestc, "autotvm": _plan_
 
 def plan_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict) -> ConvPlan:
     """Derive the schedule (raises :class:`CompileError` if the compiler refuses it)."""
-    workload.check_target(target)
+    _check_target(workload, target)
     return _PLANNERS[template](workload, target, knobs)
+
+
+@cache
+def _check_target(workload: Conv2D, target: Target) -> None:
+    """``workload.check_target(target)``, once per pair (a refusal raises, so is not cached)."""
+    workload.check_target(target)
