@@ -266,14 +266,19 @@ def run(fields, uops, params):
         after the previous one is done unless ``rows_overlap``; returns when the last burst
         is done."""
         limit = read_outstanding if channel == S_READ_FREE else write_outstanding
-        free, done, issued, slot = state[channel], t, 0, 0
+        free, done, issued, slot, busy = state[channel], t, 0, 0, 0
+        # A row is its whole bursts, then the rest in one shorter burst: their beats are worked
+        # out once per DMA, not divided out per burst (a few bursts per instruction).
+        full = max(row_bytes, 0) // burst_bytes
+        rest = max(row_bytes, 0) - full * burst_bytes
+        bursts = full + (rest > 0)
+        full_beats = (burst_bytes + bus_bytes - 1) // bus_bytes
+        rest_beats = (rest + bus_bytes - 1) // bus_bytes
         for _ in range(rows):
             if not rows_overlap:
                 t = done
-            left = row_bytes
-            while left > 0:
-                chunk = min(left, burst_bytes)
-                beats = (chunk + bus_bytes - 1) // bus_bytes
+            for burst in range(bursts):
+                beats = full_beats if burst < full else rest_beats
                 if issued >= limit:  # wait for the burst `limit` places earlier
                     t = max(t, in_flight[slot])
                 begin = max(t, free)
@@ -282,8 +287,8 @@ def run(fields, uops, params):
                 in_flight[slot] = done
                 slot = slot + 1 if slot + 1 < limit else 0
                 issued += 1
-                counters[C_DRAM_BUSY] += beats
-                left -= chunk
+                busy += beats
+        counters[C_DRAM_BUSY] += busy
         state[channel] = free
         return done
 
