@@ -247,6 +247,8 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             plan = candidate(tco, tci)
             if _fits(plan):
                 return plan
+            if plan.buffer_use()["acc"] > target.acc_depth:
+                break  # the accumulator tile does not shrink with the chunk: a smaller tco
     _check_capacity(candidate(1, 1))  # raises with the smallest tiling's numbers
     raise AssertionError("unreachable")
 
