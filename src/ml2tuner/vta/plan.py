@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .target import Target
 from .workload import Conv2D
@@ -207,11 +207,18 @@ def _fits(plan: ConvPlan) -> bool:
 
 
 def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
-    block = target.block
     # A tile larger than the output is clipped to it: NEST-C's sweep runs tiles up to 56 on
     # every layer and ships a 7x7 tile for a 6x6 output (docs/nestc.md §3).
     th, tw = min(knobs["tile_h"], wl.oh), min(knobs["tile_w"], wl.ow)
-    ic_b, oc_b, k = wl.ic // block, wl.oc // block, wl.kernel
+    # More threads than input-channel blocks would idle whatever the chunk (see the slots
+    # below): such thread counts plan alike, and share the cached plan.
+    return _plan_nestc_tile(wl, target, th, tw, min(knobs["n_vthread"], wl.ic // target.block))
+
+
+@lru_cache(maxsize=1 << 12)
+def _plan_nestc_tile(wl: Conv2D, target: Target, th: int, tw: int, n_vthread: int) -> ConvPlan:
+    """:func:`_plan_nestc` of a clipped tile (plans are immutable: a cached one is shared)."""
+    ic_b, oc_b, k = wl.ic // target.block, wl.oc // target.block, wl.kernel
     resident = oc_b * ic_b * k * k <= target.wgt_depth
 
     def candidate(tco: int, tci: int) -> ConvPlan:
@@ -235,7 +242,7 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             False,
             True,
             False,
-            min(knobs["n_vthread"], ic_b // tci),
+            min(n_vthread, ic_b // tci),
             NESTC_EPILOGUE,
         )
 
