@@ -246,6 +246,10 @@ def _plan_nestc_tile(wl: Conv2D, target: Target, th: int, tw: int, n_vthread: in
             NESTC_EPILOGUE,
         )
 
+    # The smallest tiling needs the least of every buffer (ACC grows with tco; INP with
+    # tci x slots = min(tci x n_vthread, ic_b); WGT with both), so when it does not fit,
+    # nothing does: refuse with its numbers.
+    _check_capacity(candidate(1, 1))
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
     # chunk whose slots fit the input (and weight) buffers: fewer reloads of inputs and partial
     # sums. NEST-C's library derives these inside (not public; docs/nestc.md §4).
@@ -256,8 +260,7 @@ def _plan_nestc_tile(wl: Conv2D, target: Target, th: int, tw: int, n_vthread: in
                 return plan
             if plan.buffer_use()["acc"] > target.acc_depth:
                 break  # the accumulator tile does not shrink with the chunk: a smaller tco
-    _check_capacity(candidate(1, 1))  # raises with the smallest tiling's numbers
-    raise AssertionError("unreachable")
+    raise AssertionError("unreachable: the smallest tiling fits")
 
 
 def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
