@@ -814,7 +814,7 @@ def _gemm_kernel(plan: ConvPlan, nh: int, nw: int) -> tuple[tuple[Loop, ...], in
 
 
 # The configurations of a space share few tile shapes (a nestc space: 8 thread counts per
-# shape), and folding a nest in Python costs as much as emitting a small stream.
+# shape); folding the nest twice per configuration in Python took ~20 us of ~400.
 @lru_cache(maxsize=1 << 14)
 def _folded_kernel(
     wl: Conv2D,
