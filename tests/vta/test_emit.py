@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta import isa
 from ml2tuner.vta.compiler import compile_conv2d
-from ml2tuner.vta.harness import run_compiled
+from ml2tuner.vta.harness import measure, run_compiled
 from ml2tuner.vta.target import PRESETS
 from ml2tuner.vta.workload import RESNET18
 
@@ -68,6 +68,32 @@ def test_fast_emitter_equals_the_reference(layer, target_name, template, fractio
         # NaN latencies and hidden features of refused configurations compare unequal
         plain.program is None and measured["status"] == run_compiled(workload, target, plain).status
     )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    layer=st.sampled_from(LAYERS),
+    target_name=st.sampled_from(TARGETS),
+    template=st.sampled_from(("nestc", "autotvm")),
+    fraction=st.floats(0, 1, exclude_max=True),
+)
+def test_a_measurement_equals_the_reference_path(layer, target_name, template, fraction):
+    # measure() takes every fast path (numba emitter, encoding losses counted without
+    # encoding, the intended arrays run when nothing is lost, numba simulator); the plain path
+    # emits with the reference emitter, runs the decoded words on the reference simulator.
+    workload, target = RESNET18[layer], PRESETS[target_name]
+    space = get_template(template).enumerate(workload, target)
+    knobs = space[int(fraction * len(space))]
+    plain = compile_conv2d(workload, target, template, knobs, reference=True)
+    assume(plain.program is None or len(plain.program) <= 20_000)  # the reference is slow
+    if plain.program is not None:
+        layout = isa.layout_for(target)
+        fields, uops = plain.program.executed()
+        np.testing.assert_array_equal(fields, isa.decode(plain.program.words, layout))
+        np.testing.assert_array_equal(uops, isa.decode_uops(plain.program.uop_words, layout))
+    expected = run_compiled(workload, target, plain, reference_sim=True).as_dict()
+    measured = measure(workload, target, template, knobs).as_dict()
+    assert repr(measured) == repr(expected)  # status, cycles, counters, hidden (NaN as text)
 
 
 def test_fast_emitter_reports_each_refusal_as_the_reference():

@@ -259,3 +259,39 @@ def test_negative_immediate_is_signed():
 )
 def test_a_bit_field_that_would_cross_a_unit_starts_the_next(widths, unit, offsets, size):
     assert _bitfields.pack(widths, unit) == (offsets, size)
+
+
+@pytest.mark.parametrize("name", ["pynq", "zcu102"])
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_a_program_counts_what_encoding_loses(name, data):
+    """Program tells what encoding loses without decoding: a value is lost exactly when
+    decoding the words does not give it back; a lost value of a field its family holds wrapped
+    (a field overflow), one of another column is dropped. Both are read off the round trip."""
+    target = TARGETS[name]
+    layout = isa.layout_for(target)
+    rows = np.array(data.draw(st.lists(instructions(name), min_size=1, max_size=12)))
+    uops = np.array(
+        data.draw(st.lists(st.tuples(*[st.integers(0, 1 << 12)] * 3), min_size=1, max_size=8)),
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    # Any column of some rows set to any value: in or out of its field's range, or held by no
+    # field of the row's family.
+    for _ in range(data.draw(st.integers(0, 3))):
+        r = data.draw(st.integers(0, len(rows) - 1))
+        col = data.draw(st.integers(1, isa.NUM_FIELDS - 1))
+        rows[r, col] = data.draw(st.integers(-(1 << 20), 1 << 40))
+    program = isa.Program(target, rows, uops)
+    decoded, decoded_uops = (
+        isa.decode(program.words, layout),
+        isa.decode_uops(program.uop_words, layout),
+    )
+    held = np.zeros_like(rows, dtype=bool)
+    for r, opcode in enumerate(rows[:, isa.F_OPCODE]):
+        held[r, [f.column for f in layout.for_opcode(int(opcode))]] = True
+    lost = decoded != rows
+    assert program.field_overflows == (lost & held).sum() + (decoded_uops != uops).sum()
+    assert program.lossless == (not lost.any() and (decoded_uops == uops).all())
+    fields, executed_uops = program.executed()
+    np.testing.assert_array_equal(fields, decoded)
+    np.testing.assert_array_equal(executed_uops, decoded_uops)

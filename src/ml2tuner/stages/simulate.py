@@ -124,7 +124,7 @@ def simulate_frames(
                 raise RuntimeError(f"{unit.path}: config {config_id} compiled before, not now")
             measurement = run_compiled(unit.workload, unit.target, program)
             rows.append(measured_row(config_id, measurement, COUNTER_NAMES))
-            counts = count_stream(unit.target, program.program.decoded()[0])
+            counts = count_stream(unit.target, program.program.executed()[0])
             statistics.append(statistics_row(config_id, counts))
         progress.advance()
     frame = pd.DataFrame(rows, columns=[name for name, _ in measured_columns()])

@@ -18,8 +18,7 @@ detail (``E_*``); ``compiler`` words it as the plain emitter does.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.typed import Dict
+from numba import njit
 
 from .isa import (
     ALU_ADD,
@@ -146,8 +145,14 @@ NUM_KC = KC_FACTORS + 6
 N_EXT, N_DST = 0, 1
 
 
+# The rules touch only arrays their caller owns, so they are compiled without numba's
+# reference counting (``_nrt=False``): with it, every call passing ``fields`` or ``st``
+# counted references atomically, about half of the emitter's time.
+_rule = njit(cache=True, _nrt=False)
+
+
 # ---- the runtime's stream rules (runtime.StreamBuilder) ---------------------------------
-@njit(cache=True)
+@_rule
 def _stage_of(opcode, mem_type):
     if opcode == OP_STORE:
         return STORE_STAGE
@@ -156,14 +161,14 @@ def _stage_of(opcode, mem_type):
     return COMPUTE_STAGE
 
 
-@njit(cache=True)
+@_rule
 def _fail(st, code, detail):
     """Record the first refusal; emission stops there."""
     if st[S_ERR] == E_NONE:
         st[S_ERR], st[S_ERR_DETAIL] = code, detail
 
 
-@njit(cache=True)
+@_rule
 def _new_row(fields, st, opcode, mem_type):
     """A zero row appended to the stream; its index, or -1 once emission stopped."""
     if st[S_ERR] != E_NONE:
@@ -179,7 +184,7 @@ def _new_row(fields, st, opcode, mem_type):
     return r
 
 
-@njit(cache=True)
+@_rule
 def _append(fields, st, opcode, mem_type):
     """``_append``: a row that takes the stage's pending pops."""
     r = _new_row(fields, st, opcode, mem_type)
@@ -191,7 +196,7 @@ def _append(fields, st, opcode, mem_type):
     return r
 
 
-@njit(cache=True)
+@_rule
 def _noop(fields, st, stage, push_prev, push_next, pop_prev, pop_next):
     if stage == STORE_STAGE:
         r = _new_row(fields, st, OP_STORE, MEM_OUT)
@@ -204,7 +209,7 @@ def _noop(fields, st, stage, push_prev, push_next, pop_prev, pop_next):
         fields[r, F_POP_PREV], fields[r, F_POP_NEXT] = pop_prev, pop_next
 
 
-@njit(cache=True)
+@_rule
 def _commit_pending_pop(fields, st, stage):
     prev, nxt = st[S_PENDING + stage], st[S_PENDING + 4 + stage]
     if prev or nxt:
@@ -212,7 +217,7 @@ def _commit_pending_pop(fields, st, stage):
         st[S_PENDING + stage] = st[S_PENDING + 4 + stage] = 0
 
 
-@njit(cache=True)
+@_rule
 def _dep_pop(fields, st, src, dst):
     slot = S_PENDING + (0 if src < dst else 4) + dst
     if st[slot]:
@@ -220,7 +225,7 @@ def _dep_pop(fields, st, src, dst):
     st[slot] = 1
 
 
-@njit(cache=True)
+@_rule
 def _dep_push(fields, st, src, dst):
     _commit_pending_pop(fields, st, src)
     flag = F_PUSH_NEXT if src < dst else F_PUSH_PREV
@@ -235,7 +240,7 @@ def _dep_push(fields, st, src, dst):
     _noop(fields, st, src, int(src > dst), int(src < dst), 0, 0)
 
 
-@njit(cache=True)
+@_rule
 def _mem(fields, st, opcode, mem_type, sram, dram, y, x, x_stride, y_pad0, y_pad1, x_pad0, x_pad1):
     r = _append(fields, st, opcode, mem_type)
     if r >= 0:
@@ -246,7 +251,18 @@ def _mem(fields, st, opcode, mem_type, sram, dram, y, x, x_stride, y_pad0, y_pad
 
 
 # ---- uop kernels -------------------------------------------------------------------------
-@njit(cache=True)
+@_rule
+def _find(kernel_of, identity):
+    """Row of ``identity`` in the kernel table ``kernel_of`` (open addressing over rows of
+    (identity, kernel), identity -1 when free): where it is, or the free row it goes to."""
+    mask = kernel_of.shape[0] - 1  # a power of two
+    entry = (identity * 2654435761 >> 16) & mask  # Knuth's multiplicative hash
+    while kernel_of[entry, 0] != identity and kernel_of[entry, 0] != -1:
+        entry = (entry + 1) & mask
+    return entry
+
+
+@_rule
 def _fold(nest, n_loops, largest):
     """Indices of the folded loops (outer first, -1 if fewer) of the first ``n_loops`` of
     ``nest``: the two outermost non-unit loops, or with ``largest`` the two largest (ties:
@@ -272,7 +288,7 @@ def _fold(nest, n_loops, largest):
     return first, second
 
 
-@njit(cache=True)
+@_rule
 def _make_kernel(params, st, uops, kern, nest, index, n_loops, base_dst, base_src, base_wgt, reset):
     """Fold the nest, append its unrolled uops to the DRAM image (checked as the runtime
     checks them) and return the new kernel's index (-1 once emission stopped)."""
@@ -328,7 +344,7 @@ def _make_kernel(params, st, uops, kern, nest, index, n_loops, base_dst, base_sr
     return kernel
 
 
-@njit(cache=True)
+@_rule
 def _use_kernel(params, fields, st, kern, kernel):
     """``_use_kernel``: make ``kernel`` resident in the uop cache; returns its offset."""
     if kern[kernel, KC_GEN] == st[S_CACHE_GEN]:
@@ -345,7 +361,7 @@ def _use_kernel(params, fields, st, kern, kernel):
     return begin
 
 
-@njit(cache=True)
+@_rule
 def _loop_insn(params, fields, st, kern, opcode, kernel, reset, alu_op, use_imm, imm):
     """A GEMM or ALU instruction running ``kernel`` (nothing once emission stopped)."""
     if kernel < 0:
@@ -365,29 +381,29 @@ def _loop_insn(params, fields, st, kern, opcode, kernel, reset, alu_op, use_imm,
 
 
 # ---- SRAM bases per thread (compiler._Emitter) --------------------------------------------
-@njit(cache=True)
+@_rule
 def _inp_base(params, t, slot):
     return (t * params[P_SLOTS] + slot) * params[P_INP_TILE]
 
 
-@njit(cache=True)
+@_rule
 def _wgt_base(params, t, slot):
     return 0 if params[P_RESIDENT] else (t * params[P_SLOTS] + slot) * params[P_WGT_TILE]
 
 
-@njit(cache=True)
+@_rule
 def _acc_base(params, t):
     return t * params[P_ACC_TILE]
 
 
-@njit(cache=True)
+@_rule
 def _bias_base(params, t):
     threads = params[P_THREADS_H] * params[P_THREADS_CO]
     return threads * params[P_ACC_TILE] + t * params[P_BIAS_ROWS]
 
 
 # ---- DMA ---------------------------------------------------------------------------------
-@njit(cache=True)
+@_rule
 def _dma(params, fields, st, dims, folded, index, opcode, mem_type, n_dims, sram, dram, what):
     """``_dma`` over the ``n_dims`` rows of ``dims`` (extent, DRAM stride, SRAM stride): fold,
     then 2-D DMAs (or refuse)."""
@@ -432,7 +448,7 @@ def _dma(params, fields, st, dims, folded, index, opcode, mem_type, n_dims, sram
             index[d] = 0
 
 
-@njit(cache=True)
+@_rule
 def _window(params, o0, n, size):
     """Input rows (or columns) read by outputs [o0, o0+n): (start, count, pad lo, pad hi)."""
     s, pad = params[P_STRIDE], params[P_PAD]
@@ -442,7 +458,7 @@ def _window(params, o0, n, size):
     return start, stop - start, start - lo, hi - stop
 
 
-@njit(cache=True)
+@_rule
 def _load_input(params, fields, st, dims, folded, index, t, slot, b, ci0, nci, h0, nh, w0, nw):
     h, w = params[P_H], params[P_W]
     r0, nr, ypad0, ypad1 = _window(params, h0, nh, h)
@@ -478,7 +494,7 @@ def _load_input(params, fields, st, dims, folded, index, t, slot, b, ci0, nci, h
         )
 
 
-@njit(cache=True)
+@_rule
 def _load_weights(params, fields, st, dims, folded, index, t, slot, co0, nco, ci0, nci):
     ic_b, kk = params[P_IC_B], params[P_KERNEL] * params[P_KERNEL]
     dims[0, 0], dims[0, 1], dims[0, 2] = nco, ic_b * kk, nci * kk
@@ -487,7 +503,7 @@ def _load_weights(params, fields, st, dims, folded, index, t, slot, co0, nco, ci
     _dma(params, fields, st, dims, folded, index, OP_LOAD, MEM_WGT, 2, sram, dram, 1)
 
 
-@njit(cache=True)
+@_rule
 def _store(params, fields, st, dims, folded, index, t, b, co0, nb, nco, h0, nh, w0, nw):
     oh, ow, oc_b = params[P_OH], params[P_OW], params[P_OC_B]
     plane = oh * ow
@@ -502,7 +518,7 @@ def _store(params, fields, st, dims, folded, index, t, b, co0, nb, nco, h0, nh, 
 
 
 # ---- compute -----------------------------------------------------------------------------
-@njit(cache=True)
+@_rule
 def _gemm(params, fields, st, uops, kern, kernel_of, nest, index, t, slot, bi, nh, nw, co0, ci0):
     """The GEMM of one chunk of thread ``t``'s tile, its kernel made on first use."""
     tb, th, tw, tci, tco = params[P_TB], params[P_TH], params[P_TW], params[P_TCI], params[P_TCO]
@@ -511,9 +527,9 @@ def _gemm(params, fields, st, uops, kern, kernel_of, nest, index, t, slot, bi, n
     wgt0 = (co0 * ic_b + ci0) * kk if resident else 0
     identity = (((t * params[P_SLOTS] + slot) * tb + bi) * (th + 1) + nh) * (tw + 1) + nw
     identity = (identity * (params[P_OC_B] * ic_b * kk + 1) + wgt0) * NUM_KINDS + K_GEMM
-    if identity in kernel_of:
-        kernel = kernel_of[identity]
-    else:
+    entry = _find(kernel_of, identity)
+    kernel = kernel_of[entry, 1]
+    if kernel_of[entry, 0] != identity:
         h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
         wgt_co = ic_b * kk if resident else tci * kk
         for j in range(6):
@@ -543,18 +559,18 @@ def _gemm(params, fields, st, uops, kern, kernel_of, nest, index, t, slot, bi, n
             _wgt_base(params, t, slot) + wgt0,
             False,
         )
-        kernel_of[identity] = kernel
+        kernel_of[entry, 0], kernel_of[entry, 1] = identity, kernel
     _loop_insn(params, fields, st, kern, OP_GEMM, kernel, 0, 0, 0, 0)
 
 
-@njit(cache=True)
+@_rule
 def _acc_kernel(params, st, uops, kern, kernel_of, nest, index, kind, t, nh, nw):
     """The uop kernel over thread ``t``'s accumulator tile (``_acc_kernel``)."""
     th, tw, tco = params[P_TH], params[P_TW], params[P_TCO]
     identity = ((t * (th + 1) + nh) * (tw + 1) + nw) * NUM_KINDS + kind
-    if identity in kernel_of:
-        kernel = kernel_of[identity]
-    else:
+    entry = _find(kernel_of, identity)
+    kernel = kernel_of[entry, 1]
+    if kernel_of[entry, 0] != identity:
         on_bias = kind == K_BIAS
         tile = tco * nh * nw
         nest[0, 0], nest[0, 1], nest[0, 2] = params[P_TB], tile, 0 if on_bias else tile
@@ -565,7 +581,7 @@ def _acc_kernel(params, st, uops, kern, kernel_of, nest, index, kind, t, nh, nw)
         acc = _acc_base(params, t)
         src = acc if kind == K_ALU else _bias_base(params, t) if on_bias else 0
         kernel = _make_kernel(params, st, uops, kern, nest, index, 4, acc, src, 0, kind == K_RESET)
-        kernel_of[identity] = kernel
+        kernel_of[entry, 0], kernel_of[entry, 1] = identity, kernel
     if kernel >= 0:
         size = kern[kernel, KC_SIZE]
         if kind == K_RESET:
@@ -575,7 +591,7 @@ def _acc_kernel(params, st, uops, kern, kernel_of, nest, index, kind, t, nh, nw)
     return kernel
 
 
-@njit(cache=True)
+@_rule
 def _epilogue(params, fields, st, uops, kern, kernel_of, nest, index, t, nh, nw):
     # Kernels are made where first used, as the runtime appends them to the uop image.
     shift, clip_lo = params[P_SHIFT], params[P_CLIP_LO]
@@ -594,7 +610,7 @@ def _epilogue(params, fields, st, uops, kern, kernel_of, nest, index, t, nh, nw)
 
 
 # ---- the tile loops ----------------------------------------------------------------------
-@njit(cache=True)
+@_rule
 def _emit_step(params, fields, st, uops, kern, kernel_of, scratch, tiles, n_tiles):
     """One lockstep group: per tile (t, b, co0, h0, w0, nh, nw) in ``tiles``; nh = 0 marks an
     idle thread (tokens only). ``compiler._Emitter._emit_step``, rule for rule."""
@@ -685,7 +701,12 @@ def emit(params, row_capacity, uop_capacity, kernel_capacity):
     st[S_LAST] = -1
     kern = np.zeros((kernel_capacity, NUM_KC), np.int64)
     kern[:, KC_GEN] = -1
-    kernel_of = Dict.empty(key_type=types.int64, value_type=types.int64)  # identity -> kernel
+    # identity -> kernel, at most kernel_capacity + 1 entries (then emission stops): a table
+    # four times larger never fills, and probes little.
+    table = 1
+    while table < 4 * kernel_capacity:
+        table *= 2
+    kernel_of = np.full((table, 2), -1, np.int64)
     # Scratch: one nest at a time (extent, dst, src, wgt strides of up to six loops), a DMA
     # region (extent, DRAM stride, SRAM stride) before and after folding, loop indices.
     scratch = (

@@ -266,14 +266,19 @@ def run(fields, uops, params):
         after the previous one is done unless ``rows_overlap``; returns when the last burst
         is done."""
         limit = read_outstanding if channel == S_READ_FREE else write_outstanding
-        free, done, issued, slot = state[channel], t, 0, 0
+        free, done, issued, slot, busy = state[channel], t, 0, 0, 0
+        # A row is its whole bursts, then the rest in one shorter burst: their beats are worked
+        # out once per DMA, not divided out per burst (a few bursts per instruction).
+        full = max(row_bytes, 0) // burst_bytes
+        rest = max(row_bytes, 0) - full * burst_bytes
+        bursts = full + (rest > 0)
+        full_beats = (burst_bytes + bus_bytes - 1) // bus_bytes
+        rest_beats = (rest + bus_bytes - 1) // bus_bytes
         for _ in range(rows):
             if not rows_overlap:
                 t = done
-            left = row_bytes
-            while left > 0:
-                chunk = min(left, burst_bytes)
-                beats = (chunk + bus_bytes - 1) // bus_bytes
+            for burst in range(bursts):
+                beats = full_beats if burst < full else rest_beats
                 if issued >= limit:  # wait for the burst `limit` places earlier
                     t = max(t, in_flight[slot])
                 begin = max(t, free)
@@ -282,20 +287,16 @@ def run(fields, uops, params):
                 in_flight[slot] = done
                 slot = slot + 1 if slot + 1 < limit else 0
                 issued += 1
-                counters[C_DRAM_BUSY] += beats
-                left -= chunk
+                busy += beats
+        counters[C_DRAM_BUSY] += busy
         state[channel] = free
         return done
 
-    def uop_at(index, col):
-        row = index % uop_depth
-        return uop_sram[row, col] if uop_loaded[row] else 0
-
-    def has_repeat(bgn, count, window):
-        for k in range(1, count):
-            dst = uop_at(bgn + k, U_DST) % acc_depth
+    def has_repeat(rows, window):
+        """Whether an ACC row recurs within ``window`` uops (``rows``: each uop's ACC row)."""
+        for k in range(1, len(rows)):
             for dist in range(1, min(window, k) + 1):
-                if uop_at(bgn + k - dist, U_DST) % acc_depth == dst:
+                if rows[k - dist] == rows[k]:
                     return 1
         return 0
 
@@ -311,8 +312,16 @@ def run(fields, uops, params):
             return slot
         best_dst, best_src, best_wgt = 0, 0, 0
         low_dst, low_src, low_wgt = NEVER, NEVER, NEVER
-        for k in range(bgn, end):
-            dst, src, wgt = uop_at(k, U_DST), uop_at(k, U_SRC), uop_at(k, U_WGT)
+        # Uop SRAM rows wrap; rows never loaded read as zero. One division per uop (its ACC
+        # row), none per hazard comparison.
+        acc_rows = np.empty(max(end - bgn, 0), np.int64)
+        row = bgn % uop_depth
+        for k in range(end - bgn):
+            dst, src, wgt = 0, 0, 0
+            if uop_loaded[row]:
+                dst, src, wgt = uop_sram[row, U_DST], uop_sram[row, U_SRC], uop_sram[row, U_WGT]
+            acc_rows[k] = dst % acc_depth
+            row = row + 1 if row + 1 < uop_depth else 0
             best_dst, low_dst = max(best_dst, dst), min(low_dst, dst)
             best_src, low_src = max(best_src, src), min(low_src, src)
             best_wgt, low_wgt = max(best_wgt, wgt), min(low_wgt, wgt)
@@ -320,8 +329,8 @@ def run(fields, uops, params):
         cache_val[slot, W_WGT] = best_wgt
         cache_val[slot, W_MIN_DST], cache_val[slot, W_MIN_SRC] = low_dst, low_src
         cache_val[slot, W_MIN_WGT] = low_wgt
-        cache_val[slot, W_GEMM_HAZARD] = has_repeat(bgn, end - bgn, rmw - 1)
-        cache_val[slot, W_ALU_HAZARD] = has_repeat(bgn, end - bgn, rmw // 2)
+        cache_val[slot, W_GEMM_HAZARD] = has_repeat(acc_rows, rmw - 1)
+        cache_val[slot, W_ALU_HAZARD] = has_repeat(acc_rows, rmw // 2)
         cache_key[slot, 0], cache_key[slot, 1], cache_key[slot, 2] = bgn, end, generation + 1
         return slot
 

@@ -22,7 +22,7 @@ of :mod:`._emit_numba`, which writes the instruction fields and uops straight in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 from numba import njit
@@ -575,13 +575,9 @@ class _Emitted:
 
 def _hidden_from_program(plan: ConvPlan, program: Program, emitted: _Emitted, hidden: dict) -> None:
     t, wl = plan.target, plan.workload
-    # The nest of the first GEMM (thread 0's first tile, whole unless the output is smaller).
-    loops = _gemm_nest(plan, plan.tco, min(plan.th, wl.oh), min(plan.tw, wl.ow), plan.tci)
-    folded, unrolled = fold_loops(loops, plan.fold_rule)
+    # The kernel of the first GEMM (thread 0's first tile, whole unless the output is smaller).
+    folded, gemm_uops = _gemm_kernel(plan, min(plan.th, wl.oh), min(plan.tw, wl.ow))
     (iter_out, iter_in), _ = _iters(list(folded))
-    gemm_uops = 1
-    for loop in unrolled:
-        gemm_uops *= loop.extent
     tally = dict(zip(_TALLIES, _tally(program.fields).tolist(), strict=True))
     inp_bytes = tally["inp_moved"] * t.inp_elem_bytes
     wgt_bytes = tally["wgt_moved"] * t.wgt_elem_bytes
@@ -781,10 +777,24 @@ def _padded_channels_error() -> CompileError:
 def _gemm_nest(plan: ConvPlan, nco: int, nh: int, nw: int, nci: int) -> list[Loop]:
     """The GEMM uop nest of a tile (``plan.gemm_order``, outer first); strides only, the
     kernel's base is the emitter's."""
-    wl = plan.workload
-    s, k, ic_b = wl.stride, wl.kernel, wl.ic // plan.target.block
+    args = plan.workload, plan.target.block, plan.weight_resident, plan.gemm_order
+    return _nest(*args, nco, nh, nw, nci)
+
+
+def _nest(
+    wl: Conv2D,
+    block: int,
+    weight_resident: bool,
+    gemm_order: tuple[str, ...],
+    nco: int,
+    nh: int,
+    nw: int,
+    nci: int,
+) -> list[Loop]:
+    """:func:`_gemm_nest` from the plan's parts it depends on."""
+    s, k, ic_b = wl.stride, wl.kernel, wl.ic // block
     h_in, w_in = (nh - 1) * s + k, (nw - 1) * s + k
-    wgt_co = ic_b * k * k if plan.weight_resident else nci * k * k
+    wgt_co = ic_b * k * k if weight_resident else nci * k * k
     loops = {
         "ci": Loop("ci", nci, 0, h_in * w_in, k * k),
         "kh": Loop("kh", k, 0, w_in, k),
@@ -793,15 +803,42 @@ def _gemm_nest(plan: ConvPlan, nco: int, nh: int, nw: int, nci: int) -> list[Loo
         "h": Loop("h", nh, nw, s * w_in, 0),
         "w": Loop("w", nw, 1, s, 0),
     }
-    return [loops[name] for name in plan.gemm_order]
+    return [loops[name] for name in gemm_order]
+
+
+def _gemm_kernel(plan: ConvPlan, nh: int, nw: int) -> tuple[tuple[Loop, ...], int]:
+    """The folded loops (outer first) and the uop count of the GEMM kernel of an ``nh`` x
+    ``nw`` tile of ``plan`` (whole output-channel and input-channel tiles)."""
+    args = plan.workload, plan.target.block, plan.weight_resident, plan.gemm_order
+    return _folded_kernel(*args, plan.fold_rule, plan.tco, nh, nw, plan.tci)
+
+
+# The configurations of a space share few tile shapes (a nestc space: 8 thread counts per
+# shape); folding the nest twice per configuration in Python took ~20 us of ~400.
+@lru_cache(maxsize=1 << 14)
+def _folded_kernel(
+    wl: Conv2D,
+    block: int,
+    weight_resident: bool,
+    gemm_order: tuple[str, ...],
+    fold_rule: str,
+    nco: int,
+    nh: int,
+    nw: int,
+    nci: int,
+) -> tuple[tuple[Loop, ...], int]:
+    """:func:`_gemm_kernel` from the plan's parts it depends on."""
+    nest = _nest(wl, block, weight_resident, gemm_order, nco, nh, nw, nci)
+    folded, unrolled = fold_loops(nest, fold_rule)
+    size = 1
+    for loop in unrolled:
+        size *= loop.extent
+    return tuple(folded), size
 
 
 def _check_uop_depth(plan: ConvPlan) -> None:
     """NEST-C refuses a schedule whose largest uop kernel cannot fit the uop buffer."""
-    _, unrolled = fold_loops(_gemm_nest(plan, plan.tco, plan.th, plan.tw, plan.tci), plan.fold_rule)
-    size = 1
-    for loop in unrolled:
-        size *= loop.extent
+    _, size = _gemm_kernel(plan, plan.th, plan.tw)
     if size > plan.target.uop_depth:
         raise CompileError(
             "uop_depth",

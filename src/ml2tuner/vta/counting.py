@@ -200,7 +200,7 @@ def count_stream(target: Target, fields: np.ndarray) -> dict[str, int]:
 
     Args:
         target: the VTA configuration (element and instruction sizes).
-        fields: ``(n, NUM_FIELDS)`` decoded instruction fields (``Program.decoded()[0]``).
+        fields: ``(n, NUM_FIELDS)`` decoded instruction fields (``Program.executed()[0]``).
 
     Returns:
         One integer per name of :data:`STATISTIC_NAMES`, in that order.

@@ -145,7 +145,7 @@ def run_compiled(
             status, compiled.error_kind or "", compiled.error_message or "", compiled.hidden
         )
     program = compiled.program
-    fields, uops = program.decoded()
+    fields, uops = program.executed()
     run = (simulate_reference if reference_sim else simulate)(
         target, fields, uops, program.dram_elems
     )
@@ -216,7 +216,7 @@ def functional_orders(program, run) -> list[np.ndarray]:
     """The module interleavings a functional check runs ``program`` under: the order the timing
     run ``run`` started its instructions in, and the adversarial orders of
     :data:`ADVERSARIAL_PRIORITIES`."""
-    fields, _ = program.decoded()
+    fields, _ = program.executed()
     depth = program.target.dep_queue_depth
     return [run.order] + [
         legal_order(fields, priority=p, dep_queue_depth=depth) for p in ADVERSARIAL_PRIORITIES

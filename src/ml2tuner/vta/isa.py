@@ -19,7 +19,7 @@ bit-fields) in a word of ``target.uop_bits`` bits.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -240,38 +240,62 @@ def _insn_tables(layout: Layout) -> tuple[np.ndarray, ...]:
 
 def _family_of(opcodes: np.ndarray) -> np.ndarray:
     """Index into ``_insn_tables`` of each instruction's family, from its 3-bit opcode."""
-    family_of = np.full(8, 3, dtype=np.int64)
-    family_of[[OP_LOAD, OP_STORE, OP_GEMM, OP_ALU]] = (0, 0, 1, 2)
-    return family_of[np.asarray(opcodes, dtype=np.int64) & 7]
+    return _FAMILY_OF_OPCODE[np.asarray(opcodes, dtype=np.int64) & 7]
+
+
+_FAMILY_OF_OPCODE = np.full(8, 3, dtype=np.int64)  # by opcode: mem, gemm, alu, header (3)
+_FAMILY_OF_OPCODE[[OP_LOAD, OP_STORE, OP_GEMM, OP_ALU]] = (0, 0, 1, 2)
+_ONE_FAMILY = np.zeros(8, dtype=np.int64)  # uops: one layout whatever their column 0
 
 
 @njit(cache=True)
-def _encode_kernel(values, family, n_words, cols, offsets, widths, signed):
-    """Words of ``values``, the fields that did not fit their width, and the nonzero values
-    of columns the row's family does not encode (dropped: decoding gives 0 there)."""
+def _encode_kernel(values, family, n_words, cols, offsets, widths):
+    """Words of ``values``, each field wrapped to its width (see :func:`_loss_kernel`)."""
     n = values.shape[0]
     words = np.zeros((n, n_words), dtype=np.uint64)
-    overflows = dropped = 0
     for r in range(n):
         fam = family[r]
-        for c in range(values.shape[1]):
-            dropped += values[r, c] != 0
         for k in range(cols.shape[1]):
             width = widths[fam, k]
             if width == 0:
                 break
-            raw = values[r, cols[fam, k]]
-            dropped -= raw != 0
-            if signed[fam, k]:
-                lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
-            else:
-                lo, hi = 0, (1 << width) - 1
-            if raw < lo or raw > hi:
-                overflows += 1
-            value = np.uint64(raw & ((1 << width) - 1))  # two's complement, then truncate
+            value = np.uint64(values[r, cols[fam, k]] & ((1 << width) - 1))  # two's complement
             # The layout never lets a field straddle a 64-bit word (_bitfields.pack).
             words[r, offsets[fam, k] // 64] |= value << np.uint64(offsets[fam, k] % 64)
-    return words, overflows, dropped
+    return words
+
+
+@njit(cache=True)
+def _loss_kernel(values, family_of_opcode, lo, hi, encoded):
+    """What encoding ``values`` would lose, without encoding: the fields that do not fit
+    their width, and the nonzero values of columns the row's family does not encode (decoding
+    gives 0 there). A row's family is ``family_of_opcode[row[0] & 7]`` (column 0: the
+    opcode); ``lo``/``hi``/``encoded`` are :func:`_bounds` of the families."""
+    overflows = lost = 0
+    for r in range(values.shape[0]):
+        fam = family_of_opcode[values[r, 0] & 7]
+        for c in range(values.shape[1]):  # branch-free: the loop vectorises
+            out = np.int64(values[r, c] < lo[fam, c]) | np.int64(values[r, c] > hi[fam, c])
+            lost += out
+            overflows += out & encoded[fam, c]
+    return overflows, lost - overflows
+
+
+@cache
+def _bounds(fams: tuple[tuple[Field, ...], ...], n_cols: int) -> tuple[np.ndarray, ...]:
+    """Per family and column, the values that encode without loss (``lo``..``hi``: the
+    field's range, 0..0 for a column the family does not hold) and whether it holds it."""
+    lo = np.zeros((len(fams), n_cols), dtype=np.int64)
+    hi = np.zeros((len(fams), n_cols), dtype=np.int64)
+    encoded = np.zeros((len(fams), n_cols), dtype=np.int64)
+    for f, fam in enumerate(fams):
+        for col, _, width in fam:
+            if col in SIGNED_FIELDS:
+                lo[f, col], hi[f, col] = -(1 << (width - 1)), (1 << (width - 1)) - 1
+            else:
+                hi[f, col] = (1 << width) - 1
+            encoded[f, col] = 1
+    return lo, hi, encoded
 
 
 @njit(cache=True)
@@ -298,16 +322,23 @@ def encode(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     Returns ``(words, overflows)``: the ``uint64`` words and how many field values did not
     fit their width (they are stored wrapped, as a C bit-field assignment would).
     """
-    words, overflows, _ = _encode_fields(fields, layout)
-    return words, overflows
-
-
-def _encode_fields(fields: np.ndarray, layout: Layout) -> tuple[np.ndarray, int, int]:
-    """:func:`encode`, and how many nonzero values no field of their row's family holds."""
     fields = np.ascontiguousarray(fields, dtype=np.int64).reshape(-1, NUM_FIELDS)
+    cols, offsets, widths, _ = _insn_tables(layout)
     family = _family_of(fields[:, F_OPCODE])
-    words, overflows, dropped = _encode_kernel(fields, family, layout.words, *_insn_tables(layout))
-    return words, int(overflows), int(dropped)
+    words = _encode_kernel(fields, family, layout.words, cols, offsets, widths)
+    return words, _losses(fields, layout)[0]
+
+
+def _losses(fields: np.ndarray, layout: Layout) -> tuple[int, int]:
+    """``(overflows, dropped)`` of encoding contiguous ``int64`` instruction ``fields``."""
+    families = (layout.mem, layout.gemm, layout.alu, layout.header)
+    overflows, dropped = _loss_kernel(fields, _FAMILY_OF_OPCODE, *_bounds(families, NUM_FIELDS))
+    return int(overflows), int(dropped)
+
+
+def _uop_overflows(uops: np.ndarray, layout: Layout) -> int:
+    """Indices of contiguous ``(m, 3)`` ``int64`` ``uops`` that do not fit their field."""
+    return int(_loss_kernel(uops, _ONE_FAMILY, *_bounds((layout.uop,), 3))[0])
 
 
 def decode(words: np.ndarray, layout: Layout) -> np.ndarray:
@@ -324,8 +355,9 @@ def encode_uops(uops: np.ndarray, layout: Layout) -> tuple[np.ndarray, int]:
     """
     uops = np.ascontiguousarray(uops, dtype=np.int64).reshape(-1, 3)
     family = np.zeros(len(uops), dtype=np.int64)
-    words, overflows, _ = _encode_kernel(uops, family, layout.uop_words, *_tables((layout.uop,)))
-    return words, int(overflows)
+    cols, offsets, widths, _ = _tables((layout.uop,))
+    words = _encode_kernel(uops, family, layout.uop_words, cols, offsets, widths)
+    return words, _uop_overflows(uops, layout)
 
 
 def decode_uops(words: np.ndarray, layout: Layout) -> np.ndarray:
@@ -340,19 +372,17 @@ class Program:
     """A compiled VTA program: the instruction stream, the uop DRAM image and DRAM sizes.
 
     ``fields``/``uops`` are what the compiler intended; ``words``/``uop_words`` are what is
-    written to DRAM; :meth:`decoded` is what the hardware executes (the intended arrays
-    themselves when encoding lost nothing: no value wrapped or fell outside its family's
-    fields, the usual case, which spares the decoding). DRAM addresses in the
-    instructions are in elements of their memory type, each type in its own DRAM region
-    (VTA's separate ``inputs``/``weights``/``uops``/``outputs`` pointers).
+    written to DRAM (encoded on first use); :meth:`executed` is what the hardware executes
+    (the intended arrays themselves when encoding loses nothing: no value wraps or falls
+    outside its family's fields, the usual case, which spares encoding and decoding). DRAM
+    addresses in the instructions are in elements of their memory type, each type in its own
+    DRAM region (VTA's separate ``inputs``/``weights``/``uops``/``outputs`` pointers).
     """
 
     target: Target
     fields: np.ndarray
     uops: np.ndarray
     dram_elems: dict[int, int] = field(default_factory=dict)  # memory id -> elements
-    words: np.ndarray = field(init=False)
-    uop_words: np.ndarray = field(init=False)
     field_overflows: int = field(init=False)
     lossless: bool = field(init=False)  # decoding the words gives fields and uops back
 
@@ -360,17 +390,34 @@ class Program:
         layout = layout_for(self.target)
         self.fields = np.ascontiguousarray(self.fields, dtype=np.int64)
         self.uops = np.ascontiguousarray(np.asarray(self.uops, dtype=np.int64).reshape(-1, 3))
-        self.words, insn_over, dropped = _encode_fields(self.fields, layout)
-        self.uop_words, uop_over = encode_uops(self.uops, layout)
-        self.field_overflows = insn_over + uop_over
+        insn_over, dropped = _losses(self.fields, layout)
+        self.field_overflows = insn_over + _uop_overflows(self.uops, layout)
         self.lossless = self.field_overflows == 0 and dropped == 0
 
-    def decoded(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(fields, uops)`` decoded from the encoded words: what the hardware runs (copies)."""
+    @cached_property
+    def words(self) -> np.ndarray:
+        """The encoded instructions, ``(n, layout.words)`` ``uint64``."""
+        return encode(self.fields, layout_for(self.target))[0]
+
+    @cached_property
+    def uop_words(self) -> np.ndarray:
+        """The encoded uop DRAM image, ``(m, layout.uop_words)`` ``uint64``."""
+        return encode_uops(self.uops, layout_for(self.target))[0]
+
+    def executed(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(fields, uops)`` the hardware runs, decoded from the words; when lossless, the
+        intended arrays themselves (shared: not to be modified)."""
         if self.lossless:
-            return self.fields.copy(), self.uops.copy()
+            return self.fields, self.uops
         layout = layout_for(self.target)
         return decode(self.words, layout), decode_uops(self.uop_words, layout)
+
+    def decoded(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`executed` as arrays of the caller's own (copies when shared)."""
+        fields, uops = self.executed()
+        if self.lossless:
+            return fields.copy(), uops.copy()
+        return fields, uops
 
     def __len__(self) -> int:
         return len(self.fields)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from .target import Target
 from .workload import Conv2D
@@ -187,23 +188,37 @@ def _divisors_desc(n: int) -> list[int]:
 
 
 def _check_capacity(plan: ConvPlan) -> None:
-    t = plan.target
-    depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
-    for name, used in plan.buffer_use().items():
-        if used > depth[name]:
-            raise CompileError(
-                "buffer_capacity",
-                f"{name} buffer: {used} elements needed with {plan.threads} "
-                f"thread(s) x {plan.slots} slot(s), {depth[name]} available",
-            )
+    if not _fits(plan):
+        t = plan.target
+        depth = {"inp": t.inp_depth, "acc": t.acc_depth, "wgt": t.wgt_depth}
+        name, used = next((n, u) for n, u in plan.buffer_use().items() if u > depth[n])
+        raise CompileError(
+            "buffer_capacity",
+            f"{name} buffer: {used} elements needed with {plan.threads} "
+            f"thread(s) x {plan.slots} slot(s), {depth[name]} available",
+        )
+
+
+def _fits(plan: ConvPlan) -> bool:
+    """Whether every SRAM holds what ``plan`` keeps in it (the planners' search asks this of
+    several candidates per configuration: no exception, no message)."""
+    use, t = plan.buffer_use(), plan.target
+    return use["inp"] <= t.inp_depth and use["acc"] <= t.acc_depth and use["wgt"] <= t.wgt_depth
 
 
 def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
-    block = target.block
     # A tile larger than the output is clipped to it: NEST-C's sweep runs tiles up to 56 on
     # every layer and ships a 7x7 tile for a 6x6 output (docs/nestc.md §3).
     th, tw = min(knobs["tile_h"], wl.oh), min(knobs["tile_w"], wl.ow)
-    ic_b, oc_b, k = wl.ic // block, wl.oc // block, wl.kernel
+    # More threads than input-channel blocks would idle whatever the chunk (see the slots
+    # below): such thread counts plan alike, and share the cached plan.
+    return _plan_nestc_tile(wl, target, th, tw, min(knobs["n_vthread"], wl.ic // target.block))
+
+
+@lru_cache(maxsize=1 << 12)
+def _plan_nestc_tile(wl: Conv2D, target: Target, th: int, tw: int, n_vthread: int) -> ConvPlan:
+    """:func:`_plan_nestc` of a clipped tile (plans are immutable: a cached one is shared)."""
+    ic_b, oc_b, k = wl.ic // target.block, wl.oc // target.block, wl.kernel
     resident = oc_b * ic_b * k * k <= target.wgt_depth
 
     def candidate(tco: int, tci: int) -> ConvPlan:
@@ -227,23 +242,25 @@ def _plan_nestc(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
             False,
             True,
             False,
-            min(knobs["n_vthread"], ic_b // tci),
+            min(n_vthread, ic_b // tci),
             NESTC_EPILOGUE,
         )
 
+    # The smallest tiling needs the least of every buffer (ACC grows with tco; INP with
+    # tci x slots = min(tci x n_vthread, ic_b); WGT with both), so when it does not fit,
+    # nothing does: refuse with its numbers.
+    _check_capacity(candidate(1, 1))
     # Largest output-channel tile that fits the accumulator, then the largest input-channel
     # chunk whose slots fit the input (and weight) buffers: fewer reloads of inputs and partial
     # sums. NEST-C's library derives these inside (not public; docs/nestc.md §4).
     for tco in _divisors_desc(oc_b):
         for tci in _divisors_desc(ic_b):
             plan = candidate(tco, tci)
-            try:
-                _check_capacity(plan)
-            except CompileError:
-                continue
-            return plan
-    _check_capacity(candidate(1, 1))  # raises with the smallest tiling's numbers
-    raise AssertionError("unreachable")
+            if _fits(plan):
+                return plan
+            if plan.buffer_use()["acc"] > target.acc_depth:
+                break  # the accumulator tile does not shrink with the chunk: a smaller tco
+    raise AssertionError("unreachable: the smallest tiling fits")
 
 
 def _plan_autotvm(wl: Conv2D, target: Target, knobs: dict) -> ConvPlan:
@@ -290,5 +307,11 @@ _PLANNERS = {"nestc": _plan_nestc, "nestc_sweep": _plan_nestc, "autotvm": _plan_
 
 def plan_conv2d(workload: Conv2D, target: Target, template: str, knobs: dict) -> ConvPlan:
     """Derive the schedule (raises :class:`CompileError` if the compiler refuses it)."""
-    workload.check_target(target)
+    _check_target(workload, target)
     return _PLANNERS[template](workload, target, knobs)
+
+
+@cache
+def _check_target(workload: Conv2D, target: Target) -> None:
+    """``workload.check_target(target)``, once per pair (a refusal raises, so is not cached)."""
+    workload.check_target(target)
