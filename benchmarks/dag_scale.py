@@ -4,18 +4,18 @@ Four measurements, each printed with the machine it ran on and the arithmetic of
 extrapolation (issue 11, point 3):
 
     python benchmarks/dag_scale.py dag        # jobs of `snakemake -n` and how long it takes
-    python benchmarks/dag_scale.py tune results/zcu102/C2/nestc --seeds 2
-                                              # one unit's tune job, extrapolated to the network
+    python benchmarks/dag_scale.py tune results/pynq/C*/nestc results/pynq/C*/autotvm
+                                              # a sample of units' tune jobs, extrapolated
     python benchmarks/dag_scale.py simulate --target zcu102 --sample 200
                                               # every space of one target, from a sample of each
     python benchmarks/dag_scale.py run /path/to/workflow --boards 5
                                               # a finished run's cost per rule, to 5 boards
 
 ``dag`` plans the configuration in a copy of the workflow (nothing is run). ``tune`` runs
-every strategy of the configuration on an existing unit folder (space, compiled, measured and
+every strategy of the configuration on existing unit folders (space, compiled, measured and
 simstats tables) for the first ``--seeds`` seeds, in this process as the tune job would, and
-scales the per-run CPU time to every unit x strategy x seed; the unit should be the largest
-space (C2 nestc), whose runs are the slowest, so the estimate is an upper bound. ``simulate``
+scales the mean tune job of the sample to every unit (a strategy's cost varies with the space,
+in both directions, so one unit bounds nothing). ``simulate``
 compiles (the compile stage) and compiles + simulates + counts (a simulate shard) an evenly
 spread sample of each of the target's 20 spaces and scales the CPU time per configuration to
 the whole space. CPU time is what is extrapolated: wall time depends on what else the machine
@@ -79,15 +79,14 @@ def bench_dag(config: Path) -> None:
 # ---- tune --------------------------------------------------------------------------------------
 
 
-def bench_tune(unit_dir: Path, n_seeds: int, config: Path) -> None:
-    """Run one unit's tune job for ``n_seeds`` seeds; extrapolate to the whole network."""
+def _tune_unit_cost(unit_dir: Path, seeds: list[int], cfg) -> dict[str, float]:
+    """CPU-s per run of each of ``cfg``'s strategies on one unit folder, as its tune job runs
+    them (one process, the unit's tables read once per strategy)."""
     from ml2tuner.stages.tune import TuningRun, run_tune_unit
-    from ml2tuner.workflow.config import Unit, load_config_file
+    from ml2tuner.workflow.config import Unit
     from ml2tuner.workflow.tables import read_metadata
 
-    cfg = load_config_file(config)
     unit = Unit.from_metadata(read_metadata(unit_dir / "measured.parquet"))
-    seeds = cfg.seeds[:n_seeds]
     per_strategy: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as out:
         for strategy in cfg.strategies:
@@ -107,25 +106,45 @@ def bench_tune(unit_dir: Path, n_seeds: int, config: Path) -> None:
                 statistics_path=unit_dir / "simstats.parquet",
             )
             per_strategy[strategy] = (time.process_time() - start) / len(seeds)
+    return per_strategy
+
+
+def bench_tune(unit_dirs: list[Path], n_seeds: int, config: Path) -> None:
+    """Run the tune job of each unit folder for ``n_seeds`` seeds; extrapolate the mean cost of
+    a unit to the whole network. A strategy's cost depends on the space (Optuna re-asks more on
+    small spaces, the model-based tuners score every configuration), so give a sample of
+    layers and templates, not one unit."""
+    import pandas as pd
+
+    from ml2tuner.workflow.config import load_config_file
+
+    cfg = load_config_file(config)
+    seeds = cfg.seeds[:n_seeds]
+    costs = pd.DataFrame(
+        {str(unit_dir): _tune_unit_cost(unit_dir, seeds, cfg) for unit_dir in unit_dirs}
+    ).T  # unit x strategy, CPU-s per run
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_unit = costs.sum(axis=1) * len(cfg.seeds)  # one tune job: every strategy x seed
     n_units = len(cfg.units())
-    per_unit = sum(per_strategy.values()) * len(cfg.seeds)
-    total = per_unit * n_units
+    total = per_unit.mean() * n_units
     print(describe())
-    print(f"tune job on {unit.path}, budget {cfg.budget}, {len(seeds)} seed(s) per strategy:")
-    for strategy, seconds in per_strategy.items():
-        print(f"  {strategy:<14} {seconds:7.2f} CPU-s per run")
-    print(f"  max RSS of this process (every run above, one after another): {max_rss_mb:.0f} MB")
     print(
-        f"one unit, {len(cfg.strategies)} strategies x {len(cfg.seeds)} seeds: "
-        f"{sum(per_strategy.values()):.2f} CPU-s x {len(cfg.seeds)} = {per_unit:.0f} CPU-s "
-        f"(one tune job)"
+        f"CPU-s per run (budget {cfg.budget}, mean of {len(seeds)} seed(s)), and one tune job "
+        f"({len(cfg.strategies)} strategies x {len(cfg.seeds)} seeds):"
+    )
+    with pd.option_context("display.width", 200):
+        print(costs.assign(tune_job=per_unit).round(2).to_string())
+    print(f"mean per run: {costs.mean().round(2).to_dict()}")
+    print(f"max RSS of this process (every run above, one after another): {max_rss_mb:.0f} MB")
+    print(
+        f"one tune job: mean {per_unit.mean():.0f} CPU-s (min {per_unit.min():.0f}, "
+        f"max {per_unit.max():.0f}) over {len(per_unit)} units"
     )
     print(
-        f"whole network ({config.relative_to(REPO)}): {n_units} tune jobs x {per_unit:.0f} CPU-s "
-        f"= {total:.0f} CPU-s = {total / 3600:.1f} core-hours; on 2 cores {total / 2 / 3600:.1f} h,"
-        f" on 16 cores {total / 16 / 3600:.2f} h (an upper bound if {unit.path} is the largest "
-        "space)"
+        f"whole network ({config.relative_to(REPO)}): {n_units} tune jobs x "
+        f"{per_unit.mean():.0f} CPU-s = {total:.0f} CPU-s = {total / 3600:.1f} core-hours; "
+        f"on 2 cores {total / 2 / 3600:.1f} h, on 16 cores {total / 16 / 3600:.2f} h (if the "
+        "units measured are typical of the 100)"
     )
 
 
@@ -231,8 +250,10 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=CONFIG)
     sub = parser.add_subparsers(dest="what", required=True)
     sub.add_parser("dag", help="jobs and time of snakemake -n")
-    tune = sub.add_parser("tune", help="one unit's tune job, extrapolated")
-    tune.add_argument("unit_dir", type=Path, help="results/{target}/{layer}/{template}")
+    tune = sub.add_parser("tune", help="a sample of units' tune jobs, extrapolated")
+    tune.add_argument(
+        "unit_dirs", type=Path, nargs="+", help="results/{target}/{layer}/{template} folders"
+    )
     tune.add_argument("--seeds", type=int, default=1, help="seeds per strategy measured")
     simulate = sub.add_parser("simulate", help="one target's spaces, extrapolated")
     simulate.add_argument("--target", default="zcu102")
@@ -243,12 +264,14 @@ def main() -> None:
     run.add_argument("--boards", type=int, default=5, help="boards to extrapolate to")
     args = parser.parse_args()
     config = args.config.resolve()
-    if args.what == "tune" and not (args.unit_dir / "measured.parquet").exists():
-        parser.error(f"{args.unit_dir}: no measured.parquet; give a unit folder of results/")
+    if args.what == "tune":
+        for unit_dir in args.unit_dirs:
+            if not (unit_dir / "measured.parquet").exists():
+                parser.error(f"{unit_dir}: no measured.parquet; give unit folders of results/")
     if args.what == "dag":
         bench_dag(config)
     elif args.what == "tune":
-        bench_tune(args.unit_dir, args.seeds, config)
+        bench_tune(args.unit_dirs, args.seeds, config)
     elif args.what == "run":
         bench_run(args.run_dir, args.boards)
     else:

@@ -147,7 +147,8 @@ N_EXT, N_DST = 0, 1
 
 # The rules touch only arrays their caller owns, so they are compiled without numba's
 # reference counting (``_nrt=False``): with it, every call passing ``fields`` or ``st``
-# counted references atomically, about half of the emitter's time.
+# counted references atomically, about half of the emitter's time. ``_nrt`` is a private option
+# (numba.core.options, there from 0.59 to 0.68), so pyproject.toml caps numba below 0.69.
 _rule = njit(cache=True, _nrt=False)
 
 
