@@ -88,6 +88,20 @@ def test_a_prior_of_the_tuned_unit_is_refused(nestc_tables):
         _tuner(nestc_tables, prior="none").warm_start(leaked)
 
 
+def test_a_prior_from_an_iterator_equals_one_from_a_list(nestc_tables, tmp_path):
+    # The prior job hands its sources over one at a time (a generator): the models, and the
+    # sources they record for the leak check, must be those of the same sources as a list.
+    tuner = _tuner(nestc_tables)
+    sources = [_source(nestc_tables, h=28), _source(nestc_tables, h=28, w=28)]
+    listed = train_prior(sources, tuner.settings)
+    streamed = train_prior(iter(sources), tuner.settings)
+    assert streamed.sources == listed.sources and len(listed.sources) == 2
+    for role, model in listed.models.items():
+        assert streamed.models[role].booster.save_raw() == model.booster.save_raw(), role
+    with pytest.raises(ValueError, match="at least one source"):
+        train_prior(iter([]), tuner.settings)
+
+
 def test_warm_start_filters_the_first_batch(nestc_tables, tmp_path):
     tuner = _tuner(nestc_tables, batch_size=4)
     prior = train_prior([_source(nestc_tables, h=28, w=28)], tuner.settings)

@@ -71,7 +71,9 @@ def run_prior(
         raise ValueError(f"{strategy} takes no prior")
     if any(src.key == unit.key for src, *_ in sources):
         raise ValueError(f"{unit.path}: the prior may not include the unit being tuned")
-    tables = [
+    # One source's tables at a time: train_prior keeps only its sampled rows of each, so the
+    # job holds one whole source, not all of them (19 sweep spaces took it over 1 GB).
+    tables = (
         PriorSource(
             read_table(space, "space", src),
             read_table(compiled, "compiled", src),
@@ -80,7 +82,7 @@ def run_prior(
             src.target,
         )
         for src, space, compiled, measured in sources
-    ]
+    )
     prior = train_prior(tables, tuner_settings, seed=seed)
     paths = prior.save(out_dir)
     logger.info(

@@ -40,7 +40,7 @@ Defaults were chosen with ``benchmarks/ml2tuner_ablation.py`` (docs/models-and-t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -215,7 +215,7 @@ class PriorModels:
 
 
 def train_prior(
-    sources: Sequence[PriorSource], settings: ML2TunerPlusSettings, *, seed: int = 0
+    sources: Iterable[PriorSource], settings: ML2TunerPlusSettings, *, seed: int = 0
 ) -> PriorModels:
     """Train the models of ``settings`` on other units' measured tables.
 
@@ -224,7 +224,8 @@ def train_prior(
     speed do not dominate one another.
 
     Args:
-        sources: the other units (never the tuned one: :meth:`ML2TunerPlus.warm_start` checks).
+        sources: the other units (never the tuned one: :meth:`ML2TunerPlus.warm_start` checks);
+            an iterator is read one source at a time, and only each one's sampled rows are kept.
         settings: the tuner's settings (objective, booster parameters, feature sets).
         seed: seeds the row sampling and the boosters.
     Returns:
@@ -232,10 +233,13 @@ def train_prior(
     """
     import xgboost as xgb  # on use (ml2tuner.models.xgb says why)
 
-    if not sources:
-        raise ValueError("a prior needs at least one source unit")
     rng = np.random.default_rng(seed)
-    parts = [_source_rows(src, rng) for src in sources]
+    identities, parts = [], []
+    for src in sources:
+        identities.append(unit_identity(src.layer, src.target))
+        parts.append(_source_rows(src, rng))
+    if not parts:
+        raise ValueError("a prior needs at least one source unit")
     models = {}
     for offset, role in enumerate(settings.roles()):
         feature_set = settings.feature_set(role)
@@ -256,7 +260,7 @@ def train_prior(
             model.booster_params(), dtrain, num_boost_round=model.settings.num_boost_round
         )
         models[role] = model
-    return PriorModels(models, tuple(unit_identity(s.layer, s.target) for s in sources))
+    return PriorModels(models, tuple(identities))
 
 
 def _source_rows(source: PriorSource, rng: np.random.Generator) -> dict[str, Any]:
