@@ -46,20 +46,29 @@ def assert_same_compilation(fast, plain) -> None:
         assert fast.program.dram_elems == plain.program.dram_elems
 
 
-@settings(max_examples=60, deadline=None)
-# Two kernels of different kinds once shared an identity in the numba emitter's table.
-@example(layer="C2", target_name="zcu102", template="nestc", fraction=2224.5 / 25088)
-@example(layer="C4", target_name="pynq", template="nestc", fraction=658.5 / 6272)
-@given(
+# A configuration of a ResNet-18 layer: its space's entry at ``fraction`` of the way through.
+CONFIGURATIONS = dict(
     layer=st.sampled_from(LAYERS),
     target_name=st.sampled_from(TARGETS),
     template=st.sampled_from(("nestc", "autotvm")),
     fraction=st.floats(0, 1, exclude_max=True),
 )
-def test_fast_emitter_equals_the_reference(layer, target_name, template, fraction):
+
+
+def configuration(layer: str, target_name: str, template: str, fraction: float):
+    """(workload, target, knobs) of a :data:`CONFIGURATIONS` draw."""
     workload, target = RESNET18[layer], PRESETS[target_name]
     space = get_template(template).enumerate(workload, target)
-    knobs = space[int(fraction * len(space))]
+    return workload, target, space[int(fraction * len(space))]
+
+
+@settings(max_examples=60, deadline=None)
+# Two kernels of different kinds once shared an identity in the numba emitter's table.
+@example(layer="C2", target_name="zcu102", template="nestc", fraction=2224.5 / 25088)
+@example(layer="C4", target_name="pynq", template="nestc", fraction=658.5 / 6272)
+@given(**CONFIGURATIONS)
+def test_fast_emitter_equals_the_reference(layer, target_name, template, fraction):
+    workload, target, knobs = configuration(layer, target_name, template, fraction)
     fast = compile_conv2d(workload, target, template, knobs)
     plain = compile_conv2d(workload, target, template, knobs, reference=True)
     assert_same_compilation(fast, plain)
@@ -71,19 +80,12 @@ def test_fast_emitter_equals_the_reference(layer, target_name, template, fractio
 
 
 @settings(max_examples=30, deadline=None)
-@given(
-    layer=st.sampled_from(LAYERS),
-    target_name=st.sampled_from(TARGETS),
-    template=st.sampled_from(("nestc", "autotvm")),
-    fraction=st.floats(0, 1, exclude_max=True),
-)
+@given(**CONFIGURATIONS)
 def test_a_measurement_equals_the_reference_path(layer, target_name, template, fraction):
     # measure() takes every fast path (numba emitter, encoding losses counted without
     # encoding, the intended arrays run when nothing is lost, numba simulator); the plain path
     # emits with the reference emitter, runs the decoded words on the reference simulator.
-    workload, target = RESNET18[layer], PRESETS[target_name]
-    space = get_template(template).enumerate(workload, target)
-    knobs = space[int(fraction * len(space))]
+    workload, target, knobs = configuration(layer, target_name, template, fraction)
     plain = compile_conv2d(workload, target, template, knobs, reference=True)
     assume(plain.program is None or len(plain.program) <= 20_000)  # the reference is slow
     if plain.program is not None:
