@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ml2tuner.space.templates import get_template
 from ml2tuner.vta import isa
-from ml2tuner.vta.compiler import compile_conv2d
+from ml2tuner.vta.compiler import EmitWorkspace, compile_conv2d
 from ml2tuner.vta.harness import measure, run_compiled
 from ml2tuner.vta.target import PRESETS
 from ml2tuner.vta.workload import RESNET18
@@ -77,6 +77,19 @@ def test_fast_emitter_equals_the_reference(layer, target_name, template, fractio
         # NaN latencies and hidden features of refused configurations compare unequal
         plain.program is None and measured["status"] == run_compiled(workload, target, plain).status
     )
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.fixed_dictionaries(CONFIGURATIONS), min_size=2, max_size=4))
+def test_a_reused_workspace_compiles_as_fresh_arrays(draws):
+    # Each stream overwrites the rows of the one before (longer or shorter, the arrays grown
+    # in between): nothing an earlier stream left may show in a later program.
+    workspace = EmitWorkspace()
+    for draw in draws:
+        workload, target, knobs = configuration(**draw)
+        template = draw["template"]
+        reused = compile_conv2d(workload, target, template, knobs, workspace=workspace)
+        assert_same_compilation(reused, compile_conv2d(workload, target, template, knobs))
 
 
 @settings(max_examples=30, deadline=None)

@@ -53,7 +53,6 @@ from .isa import (
     MEM_OUT,
     MEM_UOP,
     MEM_WGT,
-    NUM_FIELDS,
     OP_ALU,
     OP_FINISH,
     OP_GEMM,
@@ -681,11 +680,12 @@ def _emit_step(params, fields, st, uops, kern, kernel_of, scratch, tiles, n_tile
 
 
 @njit(cache=True)
-def emit(params, row_capacity, uop_capacity, kernel_capacity):
-    """Emit the program of the plan described by ``params``.
+def emit(params, fields, uops, kernel_capacity):
+    """Emit the program of the plan described by ``params`` into ``fields`` (rows of
+    ``NUM_FIELDS`` columns) and ``uops`` (rows of 3), overwriting them from row 0.
 
-    Returns ``(fields, uops, st)``: the instruction fields and uop DRAM image (the written
-    rows of arrays of the given capacities), and the scalars (``S_*``: rows, uops, uop cache
+    Returns ``(fields, uops, st)``: the instruction fields and uop DRAM image (views of the
+    written rows of the arrays passed in), and the scalars (``S_*``: rows, uops, uop cache
     resets, kernels, refusal, steps, largest reset/ALU kernel). ``S_ERR`` is ``E_CAPACITY``
     when an array was too small (call again larger).
     """
@@ -695,9 +695,6 @@ def emit(params, row_capacity, uop_capacity, kernel_capacity):
     th, tw, tb = params[P_TH], params[P_TW], params[P_TB]
     oh, ow = params[P_OH], params[P_OW]
 
-    # Untouched pages of np.empty cost nothing: the capacities may be generous.
-    fields = np.empty((row_capacity, NUM_FIELDS), np.int64)
-    uops = np.empty((uop_capacity, 3), np.int64)
     st = np.zeros(NUM_SCALARS, np.int64)
     st[S_LAST] = -1
     kern = np.zeros((kernel_capacity, NUM_KC), np.int64)

@@ -36,6 +36,7 @@ from .workload import Conv2D
 
 __all__ = [
     "CompiledConv",
+    "EmitWorkspace",
     "compile_conv2d",
     "compile_plan",
     "CompileError",
@@ -59,6 +60,31 @@ class CompiledConv:
     error_stage: str | None = None  # "compile" or "runtime"
     error_message: str | None = None
     sram_layout: dict[str, int] = field(default_factory=dict)
+
+
+class EmitWorkspace:
+    """Arrays the numba emitter writes streams into, reused from one compile to the next.
+
+    Fresh arrays cost more than the emission itself on long streams: each multi-megabyte
+    array is mapped anew by the allocator and every page written faults in (on C2 autotvm
+    pynq, about three quarters of the process's page faults). Arrays kept here stay mapped.
+    A program compiled with a workspace views its arrays, so it is valid only until the
+    next compile with the same workspace: use one per loop that compiles and runs one
+    configuration at a time.
+    """
+
+    def __init__(self) -> None:
+        self.fields = np.empty((0, isa.NUM_FIELDS), np.int64)
+        self.uops = np.empty((0, 3), np.int64)
+
+    def reserve(self, rows: int, uops: int) -> tuple[np.ndarray, np.ndarray]:
+        """Arrays of at least ``rows`` instruction rows and ``uops`` uop rows (grown if need
+        be; a larger array only changes when the emitter would run out of room)."""
+        if len(self.fields) < rows:
+            self.fields = np.empty((rows, isa.NUM_FIELDS), np.int64)
+        if len(self.uops) < uops:
+            self.uops = np.empty((uops, 3), np.int64)
+        return self.fields, self.uops
 
 
 # Hidden-feature names, in a stable order (documented in docs/vta-model.md).
@@ -616,7 +642,13 @@ def _hidden_from_program(plan: ConvPlan, program: Program, emitted: _Emitted, hi
 
 
 def compile_conv2d(
-    workload: Conv2D, target: Target, template: str, knobs: dict, *, reference: bool = False
+    workload: Conv2D,
+    target: Target,
+    template: str,
+    knobs: dict,
+    *,
+    reference: bool = False,
+    workspace: EmitWorkspace | None = None,
 ) -> CompiledConv:
     """Compile one configuration; never raises for a configuration the space contains.
 
@@ -627,6 +659,8 @@ def compile_conv2d(
         knobs: the configuration (validated by the template beforehand).
         reference: emit with the plain Python emitter instead of the numba kernel (the same
             program, 20 to 40 times slower).
+        workspace: arrays for the numba emitter to reuse (see :class:`EmitWorkspace`: the
+            program is then valid until the next compile with it); None: fresh arrays.
     Returns:
         A :class:`CompiledConv` with the program, or the compile/runtime error and the hidden
         features known when it happened.
@@ -635,10 +669,12 @@ def compile_conv2d(
         plan = plan_conv2d(workload, target, template, knobs)
     except CompileError as exc:
         return CompiledConv(None, None, _empty_hidden(), exc.kind, "compile", str(exc))
-    return compile_plan(plan, reference=reference)
+    return compile_plan(plan, reference=reference, workspace=workspace)
 
 
-def compile_plan(plan: ConvPlan, *, reference: bool = False) -> CompiledConv:
+def compile_plan(
+    plan: ConvPlan, *, reference: bool = False, workspace: EmitWorkspace | None = None
+) -> CompiledConv:
     """Lower an already derived schedule (see :func:`compile_conv2d`)."""
     hidden = _empty_hidden()
     workload, target = plan.workload, plan.target
@@ -646,7 +682,10 @@ def compile_plan(plan: ConvPlan, *, reference: bool = False) -> CompiledConv:
     try:
         if plan.checks_uop_depth:
             _check_uop_depth(plan)
-        fields, uops, emitted = (_emit_reference if reference else _emit_fast)(plan)
+        if reference:
+            fields, uops, emitted = _emit_reference(plan)
+        else:
+            fields, uops, emitted = _emit_fast(plan, workspace or EmitWorkspace())
     except CompileError as exc:
         return CompiledConv(plan, None, hidden, exc.kind, "compile", str(exc))
     except RuntimeCheckError as exc:
@@ -727,8 +766,9 @@ def _emit_params(plan: ConvPlan) -> np.ndarray:
     return params
 
 
-def _emit_fast(plan: ConvPlan) -> tuple[np.ndarray, np.ndarray, _Emitted]:
-    """The program from the numba emitter; raises the plain emitter's refusals."""
+def _emit_fast(plan: ConvPlan, workspace: EmitWorkspace) -> tuple[np.ndarray, np.ndarray, _Emitted]:
+    """The program from the numba emitter, written into ``workspace``; raises the plain
+    emitter's refusals."""
     k = _emit_numba
     params = _emit_params(plan)
     # Room for more rows than a tile's loads, GEMMs, epilogue and store take (only the pages
@@ -737,7 +777,7 @@ def _emit_fast(plan: ConvPlan) -> tuple[np.ndarray, np.ndarray, _Emitted]:
     rows = tiles * (32 + 8 * plan.tb * plan.n_ci * plan.tci) + 1024
     uops, kernels = 1 << 16, 256
     while True:
-        fields, uop_image, st = k.emit(params, rows, uops, kernels)
+        fields, uop_image, st = k.emit(params, *workspace.reserve(rows, uops), kernels)
         if st[k.S_ERR] != k.E_CAPACITY:
             break
         rows, uops, kernels = 4 * rows, 4 * uops, 4 * kernels

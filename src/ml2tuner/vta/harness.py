@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compiler import CompiledConv, compile_conv2d
+from .compiler import CompiledConv, EmitWorkspace, compile_conv2d
 from .fsim import run_program
 from .plan import Epilogue
 from .schedule import legal_order
@@ -111,6 +111,7 @@ def measure(
     functional: bool = False,
     seed: int = 0,
     reference_sim: bool = False,
+    workspace: EmitWorkspace | None = None,
 ) -> Measurement:
     """Compile and run one configuration.
 
@@ -122,8 +123,10 @@ def measure(
             (under :func:`functional_orders`).
         seed: seed of the random operands of the functional run.
         reference_sim: use the plain reference timing simulator instead of the fast one.
+        workspace: arrays the compiler reuses across calls (faster on long streams; see
+            :class:`~ml2tuner.vta.compiler.EmitWorkspace`); None: fresh ones.
     """
-    compiled = compile_conv2d(workload, target, template, knobs)
+    compiled = compile_conv2d(workload, target, template, knobs, workspace=workspace)
     return run_compiled(
         workload, target, compiled, functional=functional, seed=seed, reference_sim=reference_sim
     )
