@@ -817,8 +817,12 @@ def _padded_channels_error() -> CompileError:
 def _gemm_nest(plan: ConvPlan, nco: int, nh: int, nw: int, nci: int) -> list[Loop]:
     """The GEMM uop nest of a tile (``plan.gemm_order``, outer first); strides only, the
     kernel's base is the emitter's."""
-    args = plan.workload, plan.target.block, plan.weight_resident, plan.gemm_order
-    return _nest(*args, nco, nh, nw, nci)
+    return _nest(*_nest_parts(plan), nco, nh, nw, nci)
+
+
+def _nest_parts(plan: ConvPlan) -> tuple[Conv2D, int, bool, tuple[str, ...]]:
+    """What of ``plan`` a GEMM nest depends on (hashable: the key of the cached kernels)."""
+    return plan.workload, plan.target.block, plan.weight_resident, plan.gemm_order
 
 
 def _nest(
@@ -849,8 +853,7 @@ def _nest(
 def _gemm_kernel(plan: ConvPlan, nh: int, nw: int) -> tuple[tuple[Loop, ...], int]:
     """The folded loops (outer first) and the uop count of the GEMM kernel of an ``nh`` x
     ``nw`` tile of ``plan`` (whole output-channel and input-channel tiles)."""
-    args = plan.workload, plan.target.block, plan.weight_resident, plan.gemm_order
-    return _folded_kernel(*args, plan.fold_rule, plan.tco, nh, nw, plan.tci)
+    return _folded_kernel(*_nest_parts(plan), plan.fold_rule, plan.tco, nh, nw, plan.tci)
 
 
 # The configurations of a space share few tile shapes (a nestc space: 8 thread counts per
