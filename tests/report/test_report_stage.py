@@ -14,10 +14,12 @@ import pytest
 from scipy import stats
 
 from ml2tuner.report.build import figure_names
+from ml2tuner.report.markdown import render_summary
 from ml2tuner.report.model_metrics import RocCurve, validity_roc
 from ml2tuner.report.results import UnitKey, validity_map
 from ml2tuner.report.stats import verdict
 from ml2tuner.stages import run_report, run_summary
+from ml2tuner.stages.summary import summarise
 from ml2tuner.workflow import read_metadata, read_table
 from ml2tuner.workflow.columns import SUMMARY_TABLES
 
@@ -212,3 +214,39 @@ def test_validity_map_and_roc_from_the_unit_tables(tiny_experiment):
     # N: every configuration is valid
     one_class = validity_roc(tiny_experiment.units[1], tiny_experiment.unit_dirs[1])
     assert isinstance(one_class, str) and "one class" in one_class
+
+
+def test_a_strategy_with_a_longer_budget_is_compared_on_the_references(tiny_experiment):
+    """autotvm's runs cut to half the budget: the other strategies keep their whole runs in
+    ``runs`` and ``strategies``, are compared with autotvm on their first half only, and the
+    aggregate score's window ends where autotvm stopped."""
+    half = tiny_experiment.budget // 2
+    measured, tuning = {}, []
+    for unit, path in zip(tiny_experiment.units, tiny_experiment.measured, strict=True):
+        measured[unit.key] = read_table(path, "measured", unit)[
+            ["config_id", "status", "latency_us"]
+        ]
+    for path in tiny_experiment.tuning:
+        meta, trials = read_metadata(path), read_table(path, "tuning")
+        tuning.append((meta, trials.iloc[:half] if meta["strategy"] == "autotvm" else trials))
+    tables = summarise(measured, tuning, {})
+    runs, expected = tables["runs"], recompute(tiny_experiment)
+    assert set(runs.loc[runs["strategy"] == "autotvm", "n_trials"]) == {half}
+    assert set(runs.loc[runs["strategy"] != "autotvm", "n_trials"]) == {tiny_experiment.budget}
+    strategies = tables["strategies"].set_index(["layer", "strategy"])
+    comparisons = tables["comparisons"].set_index(["layer", "strategy", "metric"])
+    for (layer, strategy), group in expected[expected["strategy"] != "autotvm"].groupby(
+        ["layer", "strategy"]
+    ):
+        whole = group["invalid"].median()
+        first_half = [
+            (trials["status"].iloc[:half] != "valid").mean()
+            for meta, trials in tuning
+            if (meta["layer"], meta["strategy"]) == (layer, strategy)
+        ]
+        assert strategies.loc[(layer, strategy), "invalid_share_median"] == pytest.approx(whole)
+        compared = comparisons.loc[(layer, strategy, "invalid_share"), "median"]
+        assert compared == pytest.approx(np.median(first_half))
+    assert tables["scores"]["n_measurements"].max() <= half
+    text = render_summary(tables, [])
+    assert f"budget {tiny_experiment.budget} measurements per run (autotvm: {half})" in text

@@ -118,7 +118,8 @@ def unit_scores(
     Args:
         measured: unit key → ``measured.parquet``.
         runs: (unit key, strategy) → every seed's running best latency.
-        budget: unit key → the number of measurements per run.
+        budget: unit key → the measurements every strategy of the unit made (the shortest
+            budget where strategies differ): the longest scoring window.
     Returns:
         ``target, layer, template, strategy, n_measurements, budget_fraction,
         random_best_us, mean_best_us, score`` over the unit's window (:func:`cutoff_window`;

@@ -92,15 +92,18 @@ _HEADLINE = (
 _VERSUS = (("samples_to_cut", "cut samples vs autotvm"), ("invalid_share", "invalid vs autotvm"))
 
 
-def strategy_markdown(strategies: pd.DataFrame, comparisons: pd.DataFrame, budget: int) -> str:
+def strategy_markdown(
+    strategies: pd.DataFrame, comparisons: pd.DataFrame, budgets: Mapping[str, int]
+) -> str:
     """The headline table of one unit: a row per strategy, medians [95 % CI] over seeds, and
-    the ratio to autotvm [95 % CI] with the rank test's p-value."""
+    the ratio to autotvm [95 % CI] with the rank test's p-value. ``budgets``: strategy → the
+    measurements its runs made (a target never reached shows as more than that)."""
     versus = comparisons.set_index(["strategy", "metric"]) if len(comparisons) else None
     rows = []
     for _, r in strategies.iterrows():
         row = {"strategy": r["strategy"], "seeds": str(r["n_seeds"])}
         for metric, title, kind in _HEADLINE:
-            row[title] = _with_ci(r, metric, kind, budget)
+            row[title] = _with_ci(r, metric, kind, budgets[r["strategy"]])
             if metric == "samples_to_cut":
                 row["reached cut"] = f"{round(r['samples_to_cut_reached'] * r['n_seeds'])}"
         for metric, title in _VERSUS:
@@ -240,6 +243,16 @@ def _space_line(space: pd.Series) -> str:
     return f"Space: {n:,} configurations: {', '.join(parts)}; {optimum}."
 
 
+def _budget_words(runs: pd.DataFrame) -> str:
+    """``budget 200 measurements per run`` and the strategies whose runs were longer."""
+    budgets = runs.groupby("strategy", sort=False)["n_trials"].max().astype(int)
+    if budgets.empty:
+        return "budget 0 measurements per run"
+    common = int(budgets.mode().min())
+    others = [f"{name}: {value}" for name, value in budgets.items() if value != common]
+    return f"budget {common} measurements per run" + (f" ({', '.join(others)})" if others else "")
+
+
 def render_summary(tables: Mapping[str, pd.DataFrame], figures: Sequence[tuple[str, str]]) -> str:
     """The Markdown summary of a run.
 
@@ -256,10 +269,9 @@ def render_summary(tables: Mapping[str, pd.DataFrame], figures: Sequence[tuple[s
         f"{len(units)} unit{'s' if len(units) != 1 else ''} (target × layer × template), "
         f"{runs['strategy'].nunique()} strategies, "
         f"{int(n_seeds.max()) if len(n_seeds) else 0} seeds each, "
-        f"budget {int(runs['n_trials'].max()) if len(runs) else 0} measurements per run. "
+        f"{_budget_words(runs)}. "
         "Cells: median [bootstrap 95 % CI] over seeds; a run that never reached a target "
-        "counts as more than the budget (`> budget`); definitions in "
-        "[docs/report.md](../../docs/report.md).",
+        "counts as more than its budget (`> budget`); definitions in docs/report.md.",
         "",
         "## The paper's claims",
         "",
@@ -270,13 +282,13 @@ def render_summary(tables: Mapping[str, pd.DataFrame], figures: Sequence[tuple[s
     for unit in units:
         space = unit_rows(spaces, unit).iloc[0]
         mine = unit_rows(runs, unit)
-        budget = int(mine["n_trials"].max()) if len(mine) else 0
+        budgets = mine.groupby("strategy")["n_trials"].max().astype(int).to_dict()
         parts += [f"## {unit.layer} on {unit.target}, template {unit.template}", ""]
         parts += [_space_line(space), ""]
         unit_strategies = unit_rows(tables["strategies"], unit)
         if len(unit_strategies):
             comparisons = unit_rows(tables["comparisons"], unit)
-            parts += [strategy_markdown(unit_strategies, comparisons, budget), ""]
+            parts += [strategy_markdown(unit_strategies, comparisons, budgets), ""]
         parts += [models_markdown(unit_rows(tables["models"], unit)), ""]
     if figures:
         parts += ["## Figures", ""]

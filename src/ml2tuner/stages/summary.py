@@ -20,6 +20,7 @@ from ..report.aggregate import ranking_table, unit_scores
 from ..report.claims import unit_claims
 from ..report.metrics import (
     BEST_TOLERANCE,
+    REFERENCE_STRATEGY,
     UNIT_KEYS,
     curve_table,
     invalid_share,
@@ -149,32 +150,48 @@ def summarise(
         columns=[*UNIT_KEYS, "strategy", "seed", "final_best_latency_us"],
     )
     references = match_references(heads)
-    runs = []
-    for meta, trials in tuning:
-        key = _unit(meta)
-        seed = int(meta["seed"])
+
+    def run_row(meta: dict, trials: pd.DataFrame) -> dict:
+        key, seed = _unit(meta), int(meta["seed"])
         reference = references.get((*key, seed), references.get((*key, -1), np.nan))
-        runs.append(
-            {
-                **dict(zip(UNIT_KEYS, key, strict=True)),
-                "strategy": meta["strategy"],
-                "seed": seed,
-                **run_metrics(trials, space[key], reference),
-            }
-        )
+        return {
+            **dict(zip(UNIT_KEYS, key, strict=True)),
+            "strategy": meta["strategy"],
+            "seed": seed,
+            **run_metrics(trials, space[key], reference),
+        }
+
+    runs = [run_row(meta, trials) for meta, trials in tuning]
     runs_frame = _frame(runs, "runs")
+    # Against autotvm, a strategy with a longer budget (the 1,000-trial prototype) is measured
+    # on its first trials up to autotvm's budget: its invalid share over 1,000 trials, or a
+    # cut it reached after autotvm had stopped, would not compare like with like.
+    reference_trials = (
+        runs_frame[runs_frame["strategy"] == REFERENCE_STRATEGY]
+        .groupby(UNIT_KEYS)["n_trials"]
+        .max()
+        .to_dict()
+    )
+    matched = [
+        run_row(meta, trials.iloc[: reference_trials[_unit(meta)]])
+        if len(trials) > reference_trials.get(_unit(meta), len(trials))
+        else row
+        for (meta, trials), row in zip(tuning, runs, strict=True)
+    ]
     curves, bests, budget = [], {}, {}
     for (key, strategy), group in _group_runs(tuning).items():
         best = [t["best_latency_us"].to_numpy(float) for _, t in group]
         curve = curve_table(best)
         curves.append(curve.assign(**dict(zip(UNIT_KEYS, key, strict=True)), strategy=strategy))
         bests[(key, strategy)] = best
-        budget[key] = max(budget.get(key, 0), *(len(b) for b in best))
+        # the window every strategy of the unit ran through: the shortest budget (a variant
+        # such as the 1,000-trial prototype is not scored on measurements the others lack)
+        budget[key] = min(budget.get(key, np.inf), max(len(b) for b in best))
     models = [
         frame.assign(**dict(zip(UNIT_KEYS, key, strict=True))) for key, frame in metrics.items()
     ]
     models_frame = _frame(pd.concat(models, ignore_index=True) if models else [], "models")
-    comparisons = _frame(comparison_table(runs_frame), "comparisons")
+    comparisons = _frame(comparison_table(_frame(matched, "runs")), "comparisons")
     scores = _frame(unit_scores(measured, bests, budget), "scores")
     return {
         "runs": runs_frame,
