@@ -22,6 +22,7 @@ include: "rules/prior.smk"
 include: "rules/tune.smk"
 include: "rules/report.smk"
 include: "rules/simstats.smk"
+include: "rules/publish.smk"
 
 
 rule all:
