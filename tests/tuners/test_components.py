@@ -149,3 +149,29 @@ def test_export_autotvm_jsonl(autotvm_tables, tmp_path):
             "h_nthread",
         ]
         assert rec["config"]["entity"][1][1:] == ["sp", [-1, row.tile_h_inner]]
+
+
+def test_ml2tuner_measures_what_v_rejects_only_when_too_few_pass_in_the_pool(autotvm_tables):
+    """V filters out: a model pick V puts below its threshold happens only in a step where
+    fewer than a batch of the whole unmeasured pool pass V (not just of P's shortlist)."""
+    t = autotvm_tables
+    tuner = make_tuner("ml2tuner", t.tuning_space(), seed=0, options={"epsilon": 0.0})
+    threshold, propose = tuner.settings.v_threshold, tuner._propose
+    steps = {"filtered": 0, "beyond the shortlist": 0}
+
+    def checked_propose(n):
+        if len(tuner.hist_rows) < tuner.settings.n_random or tuner.models["A"] is None:
+            return propose(n)
+        free = tuner.free_rows()
+        passing = free[tuner._v_prob(free) >= threshold]
+        shortlist, _ = tuner._candidates(n)
+        chosen = propose(n)
+        if len(passing) >= n:
+            assert (tuner._v_prob(chosen) >= threshold).all()
+            steps["filtered"] += 1
+            steps["beyond the shortlist"] += not np.isin(chosen, shortlist).all()
+        return chosen
+
+    tuner._propose = checked_propose
+    run_tuning(tuner, ReplayMeasurer(t.measured), 120)
+    assert steps["filtered"] > 0 and steps["beyond the shortlist"] > 0, steps

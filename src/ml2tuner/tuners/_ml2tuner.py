@@ -5,8 +5,11 @@ Each step, after ``n_random`` random measurements:
 1. **P** (configuration features) scores every unmeasured configuration (a random pool of
    ``max_pool`` when the space is larger) and proposes its top ``n_candidates``;
 2. **V** (same features) estimates each candidate's probability of being valid and drops those
-   below ``v_threshold`` (if fewer than a batch survive, the most probably valid candidates
-   are kept);
+   below ``v_threshold``; if fewer than a batch survive, V goes on down P's ranking of the pool
+   and adds the next configurations it passes until a batch does (only if fewer than a batch
+   pass in the whole pool are the most probably valid measured): V *filters out* what it
+   predicts invalid, as the paper has it ("a validity prediction model to filter out invalid
+   configurations", Cha et al., abstract);
 3. **A** (configuration + the compiler's hidden features) re-ranks the survivors;
 4. the top ``batch_size`` are measured (each slot is a random configuration instead with
    probability ``epsilon``), and P, V and A are retrained on everything measured so far.
@@ -158,10 +161,17 @@ class ML2Tuner(Tuner):
         s = self.settings
         if len(self.hist_rows) < self._n_random() or self.models["A"] is None:
             return self.random_rows(n)
-        cand = self._candidates(n)
+        cand, beyond = self._candidates(n)
         v_cand = self._v_prob(cand)
         keep = v_cand >= self._v_threshold()
-        if keep.sum() < n:  # too few survivors: the most probably valid candidates
+        if keep.sum() < n and len(beyond):
+            # V filters out what it predicts invalid: go on down P's ranking until a batch
+            # passes, rather than measure shortlisted configurations V rejects
+            v_beyond = self._v_prob(beyond)
+            passing = np.flatnonzero(v_beyond >= self._v_threshold())[: n - keep.sum()]
+            cand, v_cand = np.r_[cand, beyond[passing]], np.r_[v_cand, v_beyond[passing]]
+            keep = np.r_[keep, np.ones(len(passing), bool)]
+        if keep.sum() < n:  # fewer than a batch pass V in the whole pool: the most probable
             keep = np.zeros(len(cand), bool)
             keep[np.argsort(-v_cand, kind="stable")[:n]] = True
         survivors = cand[keep]
@@ -193,11 +203,14 @@ class ML2Tuner(Tuner):
             free = np.sort(self.rng.choice(free, self.settings.max_pool, replace=False))
         return free
 
-    def _candidates(self, n: int) -> np.ndarray:
-        """P's shortlist: its top ``n_candidates`` (at least ``n``) of the pool."""
+    def _candidates(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """P's shortlist, its top ``n_candidates`` (at least ``n``) of the pool, and the rest
+        of the pool in P's order (where V looks when too few of the shortlist pass)."""
         free = self._pool()
         p_free = self.models["P"].predict(self._features("P", free))
-        return free[np.argsort(-p_free, kind="stable")[: max(self.settings.n_candidates, n)]]
+        ranked = free[np.argsort(-p_free, kind="stable")]
+        k = max(self.settings.n_candidates, n)
+        return ranked[:k], ranked[k:]
 
     def _features(self, role: str, rows: np.ndarray) -> np.ndarray:
         """The feature matrix model ``role`` sees: configuration features, A also hidden."""

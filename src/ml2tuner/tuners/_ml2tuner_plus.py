@@ -415,7 +415,7 @@ class ML2TunerPlus(ML2Tuner):
         s = self.settings
         return s.n_random_with_prior if self.prior is not None else s.n_random
 
-    def _candidates(self, n: int) -> np.ndarray:
+    def _candidates(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         if not self.settings.a_scores_all:
             return super()._candidates(n)
         pool = self._pool()
@@ -423,7 +423,7 @@ class ML2TunerPlus(ML2Tuner):
         # Configurations the compiler rejected cannot run; keep them only if nothing else is left.
         if ok is not None and ok[pool].sum() >= n:
             pool = pool[ok[pool]]
-        return pool
+        return pool, pool[:0]  # every candidate is already A's to rank
 
     def _roles(self) -> tuple[str, ...]:
         return tuple(r for r in self.settings.roles() if r != "V")
