@@ -17,7 +17,7 @@ from ml2tuner.report.build import figure_names
 from ml2tuner.report.markdown import render_summary
 from ml2tuner.report.model_metrics import RocCurve, validity_roc
 from ml2tuner.report.results import UnitKey, validity_map
-from ml2tuner.report.stats import verdict
+from ml2tuner.report.stats import VERDICTS, verdict
 from ml2tuner.stages import run_report, run_summary
 from ml2tuner.stages.summary import summarise
 from ml2tuner.workflow import read_metadata, read_table
@@ -166,6 +166,13 @@ def test_strategy_medians_claims_and_markdown_equal_the_trial_logs(reported, tin
         assert mine.loc["rmse", "ratio"] == pytest.approx(ratio)
         assert mine.loc["rmse", "verdict"] == "inconclusive"
         assert f"{100 * ratio:.1f} %" in sections[layer]
+    groups = re.search(r"by board and template:\n\n(.*?)\n\n", text, re.S).group(1)
+    assert groups.splitlines()[0] == "| claim | pynq (nestc) |"  # the tiny run's one group
+    for claim, group in claims.groupby("claim"):
+        row = re.search(rf"^\| {claim} \| (.*) \|$", groups, re.M).group(1)
+        assert [int(n) for n in row.split(" / ")] == [
+            int((group["verdict"] == v).sum()) for v in VERDICTS
+        ]
     assert "| **paper** |" in text and "91.6 %" in text
     assert "## The paper's claims" in text and "## Strategies over all spaces" in text
     assert "only 12.3 % of the samples" in text and "12.3 % fewer samples" in text

@@ -182,6 +182,26 @@ def _claims_section(units: Sequence[UnitKey], per_unit: dict) -> list[str]:
                 **{v: str(verdicts.count(v)) for v in VERDICTS},
             }
         )
+    groups = sorted({(u.target, u.template) for u in units})
+    by_group = [
+        {
+            "claim": name,
+            **{
+                f"{target} ({template})": " / ".join(
+                    str(
+                        sum(
+                            next(r for r in per_unit[u] if r.claim.name == name).verdict == v
+                            for u in units
+                            if (u.target, u.template) == (target, template)
+                        )
+                    )
+                    for v in VERDICTS
+                )
+                for target, template in groups
+            },
+        }
+        for name in PAPER_CLAIMS
+    ]
     detail = [
         {
             "unit": u.label,
@@ -199,6 +219,10 @@ def _claims_section(units: Sequence[UnitKey], per_unit: dict) -> list[str]:
         "when it lies above the claimed ratio, otherwise *inconclusive* (docs/report.md).",
         "",
         markdown_table(pd.DataFrame(counts)),
+        "",
+        f"Units per verdict ({' / '.join(VERDICTS)}) by board and template:",
+        "",
+        markdown_table(pd.DataFrame(by_group)),
         "",
         markdown_table(pd.DataFrame(detail)),
         "",
