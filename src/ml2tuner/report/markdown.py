@@ -4,6 +4,7 @@ over all spaces, and the headline tables of each unit."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -183,19 +184,15 @@ def _claims_section(units: Sequence[UnitKey], per_unit: dict) -> list[str]:
             }
         )
     groups = sorted({(u.target, u.template) for u in units})
+    tally = Counter(
+        (u.target, u.template, r.claim.name, r.verdict) for u in units for r in per_unit[u]
+    )
     by_group = [
         {
             "claim": name,
             **{
                 f"{target} ({template})": " / ".join(
-                    str(
-                        sum(
-                            next(r for r in per_unit[u] if r.claim.name == name).verdict == v
-                            for u in units
-                            if (u.target, u.template) == (target, template)
-                        )
-                    )
-                    for v in VERDICTS
+                    str(tally[target, template, name, v]) for v in VERDICTS
                 )
                 for target, template in groups
             },
