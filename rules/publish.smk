@@ -1,9 +1,6 @@
 # `snakemake publish`: the small files of a finished run copied to docs/results/: the summary
 # tables, summary.md, simstats.md and the PNG figures, not the SVGs or per-unit detail. This is
 # how the full run of config/results.yaml is published (docs/results.md). Not part of `all`.
-import shutil
-
-
 localrules:
     publish,
 
@@ -23,8 +20,15 @@ rule publish:
         PUBLISHED_FILES,
     output:
         [f"{PUBLISHED}/{Path(path).relative_to('results')}" for path in PUBLISHED_FILES],
-    run:
-        for source, dest in zip(input, output):
-            partial = f"{dest}.partial"  # renamed into place whole, never half-copied
-            shutil.copyfile(source, partial)
-            os.replace(partial, dest)
+    log:
+        "logs/publish/publish.log",
+    benchmark:
+        "benchmarks/publish/publish.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    conda:
+        "../envs/ml2tuner.yaml"
+    script:
+        "../scripts/publish.py"

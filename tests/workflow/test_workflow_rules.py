@@ -31,6 +31,7 @@ def test_every_rule_declares_log_benchmark_threads_resources_env(repo_root):
         "summary",
         "report",
         "simstats_report",
+        "publish",
     }
     for name, body in rules.items():
         for directive in (

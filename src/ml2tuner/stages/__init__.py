@@ -16,6 +16,7 @@ prior       :func:`run_prior_pool`       ``results/prior_pool/{template}/``: the
 tune        :func:`run_tune`             ``tuning/{strategy}/seed{seed}.parquet``
 summary     :func:`run_summary`          ``results/summary/*.parquet``
 report      :func:`run_report`           ``results/report/``: summary.md and the figures
+publish     :func:`run_publish`          ``docs/results/``: copies of the small report files
 =========== ============================ ==================================================
 
 Every stage reads its inputs with :func:`ml2tuner.workflow.read_table`, which refuses a table
@@ -44,6 +45,7 @@ _HOMES = {
     "run_prior_pool": "prior_pool",
     "run_summary": "summary",
     "run_report": "report",
+    "run_publish": "publish",
     "measure_space": "space_tables",
     "measure_space_statistics": "space_tables",
     "space_table": "space_tables",
