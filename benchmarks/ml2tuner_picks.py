@@ -5,8 +5,10 @@ prints one Markdown row per unit and strategy, over all seeds:
 
 * the measurements the models chose (a ``v_prob`` recorded) and the share of them that were
   valid, beside the mean V probability of those picks (equal when V is calibrated);
-* the share of picks below V's threshold: chosen because fewer than a batch of P's shortlist
-  passed V (``ml2tuner.tuners._ml2tuner``, "the most probably valid candidates are kept");
+* the share of picks below V's threshold, measured although V rejected them: an ε-random
+  slot, or a step where fewer than a batch passed V (``ml2tuner.tuners._ml2tuner``; before
+  a8c10f8, fewer than a batch of P's shortlist, which on the ``autotvm`` template was most
+  steps);
 * the share of picks that failed to compile, and the valid share of the random measurements.
 
     python benchmarks/ml2tuner_picks.py results/            # every unit with ml2tuner runs
