@@ -162,13 +162,14 @@ class ML2Tuner(Tuner):
         if len(self.hist_rows) < self._n_random() or self.models["A"] is None:
             return self.random_rows(n)
         cand, beyond = self._candidates(n)
+        threshold = self._v_threshold()
         v_cand = self._v_prob(cand)
-        keep = v_cand >= self._v_threshold()
+        keep = v_cand >= threshold
         if keep.sum() < n and len(beyond):
             # V filters out what it predicts invalid: go on down P's ranking until a batch
             # passes, rather than measure shortlisted configurations V rejects
             v_beyond = self._v_prob(beyond)
-            passing = np.flatnonzero(v_beyond >= self._v_threshold())[: n - keep.sum()]
+            passing = np.flatnonzero(v_beyond >= threshold)[: n - keep.sum()]
             cand, v_cand = np.r_[cand, beyond[passing]], np.r_[v_cand, v_beyond[passing]]
             keep = np.r_[keep, np.ones(len(passing), bool)]
         if keep.sum() < n:  # fewer than a batch pass V in the whole pool: the most probable
