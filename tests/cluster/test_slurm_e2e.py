@@ -53,6 +53,9 @@ LOCAL_CLUSTER_OVERRIDES = (
     "1",
     "--slurm-keep-successful-logs",
 )
+# CPUs of the tiny DAG's widest wave: every simulate_shard job (2 layers x 3 shards), or the
+# tuning group (4 CPUs) with both train_models and simstats_models jobs.
+WIDEST_WAVE_CPUS = 8
 # Columns that hold wall time, which differs between any two runs.
 WALL_TIME_COLUMN = re.compile(r"wall|duration|elapsed|seconds|(^|_)time(_|$)")
 
@@ -83,6 +86,10 @@ def cluster():
     if reason:
         pytest.skip(reason)
     cpus, memory_mb = profile_needs(yaml.safe_load(PROFILE.read_text()))
+    # The node is as wide as the tiny DAG's widest wave (6 shards; 2 train jobs beside the
+    # 4-CPU tuning group), so the run's depth, not the node's width, sets its time: each wave
+    # costs ~30 s of job start-up and the executor's status-check back-off, whatever it runs.
+    cpus = max(cpus, WIDEST_WAVE_CPUS)
     previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)  # so the daemons get stopped
     try:
         with SlurmCluster(cpus=cpus, memory_mb=memory_mb) as running:
