@@ -8,6 +8,7 @@ then drawn (:func:`plot_claim_heatmap`, :func:`plot_aggregate`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +69,21 @@ def _ratio_text(ratio: float, low: float, high: float) -> str:
     return f(ratio) if math.isnan(low) else f"{f(ratio)}\n[{f(low)}–{f(high)}]"
 
 
+def _natural(name: str) -> list:
+    """Sort key that orders the numbers in a name by value ("C2" < "C10")."""
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)
+    ]
+
+
 def claim_heatmap(claims: pd.DataFrame, claim: str) -> ClaimHeatmap:
-    """The heatmap of one claim from ``claims.parquet``: layers (rows) × targets (columns),
-    one panel per template, in first-appearance order."""
+    """The heatmap of one claim from ``claims.parquet``: layers (rows, in the natural order of
+    their names: C2 before C10) × targets (columns), one panel per template; targets and
+    templates in first-appearance order."""
     rows = claims[claims["claim"] == claim]
     panels = []
     for template, mine in rows.groupby("template", sort=False):
-        layers = tuple(dict.fromkeys(mine["layer"].astype(str)))
+        layers = tuple(sorted(set(mine["layer"].astype(str)), key=_natural))
         targets = tuple(dict.fromkeys(mine["target"].astype(str)))
         verdict = np.full((len(layers), len(targets)), -1, np.int64)
         text = [["" for _ in targets] for _ in layers]
