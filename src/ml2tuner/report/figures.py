@@ -91,6 +91,18 @@ def save_figure(fig: Figure, png_path: str | Path, svg_path: str | Path | None =
             fig.savefig(svg_path, metadata={"Date": None, "Creator": None})
 
 
+def _strategy_legend(fig: Figure, handles: dict) -> None:
+    """One legend of the strategies (label -> artist) below the panels, four a row."""
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="outside lower center",
+        ncol=min(len(handles), 4),
+        fontsize=9,
+        frameon=False,
+    )
+
+
 def _note(ax, text: str) -> None:
     ax.text(
         0.5,
@@ -168,14 +180,7 @@ def plot_convergence(panels: Sequence[ConvergencePanel]) -> Figure:
         "Best latency found vs measurements (median and inter-quartile range over seeds)",
         fontsize=11,
     )
-    fig.legend(
-        list(handles.values()),
-        list(handles),
-        loc="outside lower center",
-        ncol=min(len(handles), 4),
-        fontsize=9,
-        frameon=False,
-    )
+    _strategy_legend(fig, handles)
     return fig
 
 
@@ -235,14 +240,7 @@ def plot_invalid_share(panels: Sequence[SeedPanel]) -> Figure:
         fontsize=10,
     )
     ax.grid(axis="y", alpha=0.3)
-    fig.legend(
-        list(handles.values()),
-        list(handles),
-        loc="outside lower center",
-        ncol=min(len(handles), 4),
-        fontsize=9,
-        frameon=False,
-    )
+    _strategy_legend(fig, handles)
     return fig
 
 
