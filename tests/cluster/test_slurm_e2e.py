@@ -86,9 +86,8 @@ def cluster():
     if reason:
         pytest.skip(reason)
     cpus, memory_mb = profile_needs(yaml.safe_load(PROFILE.read_text()))
-    # The node is as wide as the tiny DAG's widest wave (6 shards; 2 train jobs beside the
-    # 4-CPU tuning group), so the run's depth, not the node's width, sets its time: each wave
-    # costs ~30 s of job start-up and the executor's status-check back-off, whatever it runs.
+    # As wide as the widest wave, so the run's depth, not the node's width, sets its time: each
+    # wave costs ~30 s of job start-up and the executor's status-check back-off.
     cpus = max(cpus, WIDEST_WAVE_CPUS)
     previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)  # so the daemons get stopped
     try:

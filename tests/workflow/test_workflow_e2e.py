@@ -223,7 +223,7 @@ def test_changing_one_layer_reruns_only_that_layer(workdir, snakemake):
     # Running T2's jobs up to its measured table (the plan above holds the rest) leaves T1's
     # tables as they were and gives T2 the new shape.
     t2_measured = workdir / "results/tiny/T2/nestc/measured.parquet"
-    snakemake(workdir, "--", str(t2_measured.relative_to(workdir)))  # "--" ends --configfile
+    snakemake(workdir, "--", str(t2_measured.relative_to(workdir)))  # ends --configfile's files
     assert [p.stat().st_mtime_ns for p in t1_tables] == t1_mtimes
     assert '"shift":9' in pq.read_schema(t2_measured).metadata[b"layer_shape"].decode()
     shutil.copy2(TINY_CONFIG_PATH, workdir / "tiny.yaml")
@@ -287,10 +287,10 @@ def test_a_bad_input_table_fails_its_job_with_one_line(workdir, snakemake, damag
             _old_schema_version(measured)
         proc = snakemake(
             workdir,
-            "--printshellcmds",  # a flag: --configfile (nargs +) takes no more file names
-            "results/tiny/T1/nestc/models/metrics.parquet",
             "--forcerun",
             "train_models",
+            "--",  # ends --configfile's file names
+            "results/tiny/T1/nestc/models/metrics.parquet",
             check=False,
         )
         line = f"ml2tuner: results/tiny/T1/nestc/measured.parquet: {problem}"
