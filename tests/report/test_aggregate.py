@@ -99,6 +99,24 @@ def test_score_is_one_at_the_optimum_and_zero_at_randoms_expectation():
     assert score_curve(np.array([60.0]), np.array([50.0]), 10.0)[0] == pytest.approx(-0.25)
 
 
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from([161.816817, 0.1 + 0.2, 1000 / 7])), max_size=40
+    ).filter(lambda v: any(x is not None for x in v)),
+    st.integers(1, 25),
+    st.randoms(use_true_random=False),
+)
+def test_the_score_never_exceeds_one(latencies, n_seeds, rnd):
+    # zcu102 C10 nestc_sweep: most of the space ties at the optimum, so random's expected best
+    # closes on it to within float noise, and so does a mean over the seeds
+    measured = _measured(latencies)
+    lat = measured["latency_us"].to_numpy(float)
+    order = list(range(len(lat)))
+    runs = [np.fmin.accumulate(lat[rnd.sample(order, len(order))]) for _ in range(n_seeds)]
+    scores = unit_scores({KEY: measured}, {(KEY, "any"): runs}, {KEY: len(lat)})
+    assert (scores["score"] <= 1.0).all()
+
+
 def test_best_so_far_counts_nothing_valid_as_the_worst_and_holds_the_last_value():
     got = best_so_far(np.array([np.nan, 7.0, 5.0]), 5, 9.0)
     assert list(got) == [9.0, 7.0, 5.0, 5.0, 5.0]
