@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ml2tuner.report.build import FIGURES, figure_names, per_unit_figures
+from ml2tuner.report.claims import PAPER_CLAIMS
 from ml2tuner.report.overview import claim_heatmap, plot_claim_heatmap
 from ml2tuner.report.results import UnitKey
 from ml2tuner.report.stats import VERDICTS
@@ -52,6 +53,17 @@ def test_heatmap_cells_hold_each_units_verdict_and_interval():
     assert panel.text[0][0] == "0.1\n[0.05–0.2]" and panel.text[1][0].startswith("∞")
     assert panel.text[1][1] == ""  # zcu102 C10 was not run
     assert len(plot_claim_heatmap(heatmap).axes) == 2
+
+
+@pytest.mark.parametrize("claim", PAPER_CLAIMS)
+def test_heatmap_title_fits_the_narrowest_figure(claim):
+    one_unit = _claims().iloc[:1].assign(claim=claim)
+    fig = plot_claim_heatmap(claim_heatmap(one_unit, claim))
+    fig.canvas.draw()
+    title = fig.get_suptitle()
+    assert PAPER_CLAIMS[claim].quote in title.replace("\n", " ")
+    extent = fig._suptitle.get_window_extent()
+    assert 0 <= extent.x0 and extent.x1 <= fig.bbox.width
 
 
 @pytest.mark.parametrize(

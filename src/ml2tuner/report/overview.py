@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,10 +125,13 @@ def plot_claim_heatmap(heatmap: ClaimHeatmap) -> Figure:
         ax.set_title(f"template {panel.template}", fontsize=9)
         ax.tick_params(length=0)
     claim = heatmap.claim
+    rule = (
+        f"“{claim.quote}” ({claim.source}): holds if ml2tuner / autotvm ≤ {claim.claimed_ratio:.3g}"
+    )
+    # ~14 characters an inch at 9 pt: wrapped to the figure's width, not clipped by it
+    lines = textwrap.wrap(rule, int(fig.get_figwidth() * 12))
     fig.suptitle(
-        f"“{claim.quote}” ({claim.source}): holds if ml2tuner / autotvm ≤ "
-        f"{claim.claimed_ratio:.3g}\ncell: ratio of medians over seeds [bootstrap 95 % CI]",
-        fontsize=9,
+        "\n".join([*lines, "cell: ratio of medians over seeds [bootstrap 95 % CI]"]), fontsize=9
     )
     fig.legend(
         handles=[Patch(color=VERDICT_COLORS[v], label=v) for v in VERDICTS],
