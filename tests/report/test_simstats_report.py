@@ -72,6 +72,30 @@ def test_samples_to_cut_and_its_summary_over_seeds():
     assert summary.loc["b", "median"] == 8.0 and summary.loc["b", "n_seeds"] == 2
 
 
+@pytest.mark.parametrize("n_units", [1, 40])
+def test_figures_wrap_their_panels_within_the_width_limit(n_units):
+    # the full run has 40 units: one row of panels was 33,300 pixels wide
+    units = [f"u/C{i}/nestc" for i in range(n_units)]
+    predictions = pd.concat([_predictions().assign(unit=u) for u in units], ignore_index=True)
+    runs = pd.DataFrame(
+        {"unit": np.repeat(units, 9), "strategy": list(map(str, range(9))) * n_units, "seed": 0}
+    ).assign(samples_to_cut=50.0)
+    metrics = pd.DataFrame(columns=["unit", "model", "metric", "value"])
+    figures = [
+        report.plot_predicted_vs_measured(predictions, metrics),
+        report.plot_topk(report.topk_curves(predictions)),
+        report.plot_samples_to_cut(runs, dict.fromkeys(units, 200)),
+    ]
+    n_models = predictions["predictor"].nunique()
+    for fig, n_panels in zip(figures, [n_units * n_models, n_units, n_units], strict=True):
+        assert len(fig.axes) == n_panels
+        assert fig.get_figwidth() <= report.MAX_WIDTH_IN
+    # a unit's predictors stay side by side on one row
+    fit = figures[0]
+    rows = [round(ax.get_position().y0, 3) for ax in fit.axes]
+    assert all(len(set(rows[i : i + n_models])) == 1 for i in range(0, len(rows), n_models))
+
+
 def test_tables_and_figures_cover_every_unit_and_predictor():
     predictions = _predictions()
     metrics = pd.DataFrame(

@@ -24,6 +24,7 @@ from .figures import strategy_color
 from .metrics import CUT_QUANTILE, latency_cut, samples_to_cut, spread
 
 __all__ = [
+    "MAX_WIDTH_IN",
     "SIMSTATS_FIGURES",
     "TOP_SHARE_PCT",
     "CUT_QUANTILE",
@@ -117,14 +118,26 @@ def cut_summary(runs: pd.DataFrame) -> pd.DataFrame:
 # ---- figures ---------------------------------------------------------------------------------
 
 
-def _figure(n_rows: int, n_cols: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+MAX_WIDTH_IN = 20.0  # panels wrap onto new rows beyond this figure width (the full run's 40 units)
+
+
+def _figure(n_panels: int, width: float, height: float, per_row: int = 1) -> tuple[Figure, list]:
+    """A figure of ``n_panels`` panels of ``width`` × ``height`` inches, row by row, as many to
+    a row as fit :data:`MAX_WIDTH_IN` (in multiples of ``per_row``, so a unit's panels stay on
+    one row)."""
     # matplotlib is imported on use: the Snakefile imports this module for SIMSTATS_FIGURES
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    fit = max(per_row, int(MAX_WIDTH_IN // width) // per_row * per_row)
+    n_cols = min(n_panels, fit)
+    n_rows = -(-n_panels // n_cols)
     fig = Figure(figsize=(width * n_cols, height * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
+    axes = list(fig.subplots(n_rows, n_cols, squeeze=False).flat)
+    for ax in axes[n_panels:]:
+        fig.delaxes(ax)
+    return fig, axes[:n_panels]
 
 
 def _predictor_colors(models: Sequence[str]) -> dict[str, str]:
@@ -132,16 +145,16 @@ def _predictor_colors(models: Sequence[str]) -> dict[str, str]:
 
 
 def plot_predicted_vs_measured(predictions: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
-    """One panel per unit (rows) and predictor (columns): held-out predicted vs measured."""
+    """One panel per unit and predictor (a unit's side by side): held-out predicted vs measured."""
     units = list(dict.fromkeys(predictions["unit"]))
     models = list(dict.fromkeys(predictions["predictor"]))
     colors = _predictor_colors(models)
-    fig, axes = _figure(len(units), len(models), 3.2, 3.0)
+    fig, axes = _figure(len(units) * len(models), 3.2, 3.0, per_row=len(models))
     test = predictions[predictions["split"] == "test"]
     score = metrics.set_index(["unit", "model", "metric"])["value"]
     for i, unit in enumerate(units):
         for j, model in enumerate(models):
-            ax = axes[i, j]
+            ax = axes[i * len(models) + j]
             rows = test[(test["unit"] == unit) & (test["predictor"] == model)]
             x, y = rows["latency_us"].to_numpy(), rows["predicted_us"].to_numpy()
             ax.scatter(x, y, s=4, alpha=0.35, color=colors[model], linewidths=0)
@@ -167,8 +180,8 @@ def plot_topk(curves: pd.DataFrame) -> Figure:
     """Per unit: best true latency among the first k % in predicted order, per predictor."""
     units = list(dict.fromkeys(curves["unit"]))
     colors = _predictor_colors(list(dict.fromkeys(curves["model"])))
-    fig, axes = _figure(1, len(units), 4.2, 3.2)
-    for ax, unit in zip(axes[0], units, strict=True):
+    fig, axes = _figure(len(units), 4.2, 3.2)
+    for ax, unit in zip(axes, units, strict=True):
         for model, rows in curves[curves["unit"] == unit].groupby("model", sort=False):
             found = rows["share_pct"].to_numpy()[np.argmax(rows["best_ratio"].to_numpy() <= 1)]
             ax.step(
@@ -198,9 +211,9 @@ def plot_topk(curves: pd.DataFrame) -> Figure:
 def plot_samples_to_cut(runs: pd.DataFrame, budget: Mapping[str, int]) -> Figure:
     """Per unit: each seed's measurements to the top-1 % cut, per strategy (never: at the top)."""
     units = list(dict.fromkeys(runs["unit"]))
-    fig, axes = _figure(1, len(units), max(3.4, 0.6 + 0.55 * runs["strategy"].nunique()), 3.4)
+    fig, axes = _figure(len(units), max(3.4, 0.6 + 0.55 * runs["strategy"].nunique()), 3.4)
     rng = np.random.default_rng(0)  # jitter only
-    for ax, unit in zip(axes[0], units, strict=True):
+    for ax, unit in zip(axes, units, strict=True):
         rows = runs[runs["unit"] == unit]
         strategies = list(dict.fromkeys(rows["strategy"]))
         ceiling = budget[unit] * 1.08
