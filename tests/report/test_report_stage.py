@@ -3,6 +3,7 @@ equal those recomputed here, independently, from the trial logs and the measured
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -22,6 +23,7 @@ from ml2tuner.stages import run_report, run_summary
 from ml2tuner.stages.summary import summarise
 from ml2tuner.workflow import read_metadata, read_table
 from ml2tuner.workflow.columns import SUMMARY_TABLES
+from ml2tuner.workflow.config import config_hash
 
 NEVER = 1e18  # a run that never got there, for pandas' quantiles
 
@@ -99,6 +101,14 @@ def test_every_report_file_is_written(reported, tiny_experiment):
     for name in SUMMARY_TABLES:
         meta = read_metadata(reported / "summary" / f"{name}.parquet")
         assert meta["stage"] == "summary" and "config_hash" in meta
+        # a digest per kind of input, not every input's hash (the full run has 7,200 logs)
+        section = json.loads(meta["config_section"])
+        assert set(section) == {"measured", "tuning", "metrics"}
+        hashes = [read_metadata(p)["config_hash"] for p in tiny_experiment.tuning]
+        assert section["tuning"] == {
+            "n": len(tiny_experiment.tuning),
+            "sha256": config_hash({"inputs": hashes}),
+        }
     text = (reported / "report" / "summary.md").read_text()
     assert text.startswith("# ml2tuner results")
     for stem in figure_names(units):
