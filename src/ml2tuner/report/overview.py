@@ -128,7 +128,7 @@ def plot_claim_heatmap(heatmap: ClaimHeatmap) -> Figure:
     rule = (
         f"“{claim.quote}” ({claim.source}): holds if ml2tuner / autotvm ≤ {claim.claimed_ratio:.3g}"
     )
-    # ~14 characters an inch at 9 pt: wrapped to the figure's width, not clipped by it
+    # ~14 characters an inch at 9 pt, 12 with a margin: wrapped to the figure's width, not clipped
     lines = textwrap.wrap(rule, int(fig.get_figwidth() * 12))
     fig.suptitle(
         "\n".join([*lines, "cell: ratio of medians over seeds [bootstrap 95 % CI]"]), fontsize=9
