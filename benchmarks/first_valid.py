@@ -23,15 +23,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from machine import describe
+from scipy import stats
 
 
 def survival(n: int, n_invalid: int, first: int) -> tuple[float, float]:
     """P(first valid > first) and P(first valid ≥ first) for uniform draws without
-    replacement from ``n`` configurations of which ``n_invalid`` are invalid."""
-    draws = np.arange(first)
-    ratios = np.clip((n_invalid - draws) / (n - draws), 0.0, None)
-    at_least = float(np.prod(ratios[:-1]))
-    return at_least * float(ratios[-1]), at_least
+    replacement from ``n`` configurations of which ``n_invalid`` are invalid: no valid one
+    among the first ``first`` (``first − 1``) draws."""
+    none_valid = (
+        stats.hypergeom(n, n - n_invalid, first).pmf(0),
+        stats.hypergeom(n, n - n_invalid, first - 1).pmf(0),
+    )
+    return float(none_valid[0]), float(none_valid[1])
 
 
 def main() -> None:
