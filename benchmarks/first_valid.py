@@ -30,11 +30,9 @@ def survival(n: int, n_invalid: int, first: int) -> tuple[float, float]:
     """P(first valid > first) and P(first valid ≥ first) for uniform draws without
     replacement from ``n`` configurations of which ``n_invalid`` are invalid: no valid one
     among the first ``first`` (``first − 1``) draws."""
-    none_valid = (
-        stats.hypergeom(n, n - n_invalid, first).pmf(0),
-        stats.hypergeom(n, n - n_invalid, first - 1).pmf(0),
-    )
-    return float(none_valid[0]), float(none_valid[1])
+    drawn = stats.hypergeom(n, n - n_invalid, [first, first - 1])
+    above, at_least = drawn.pmf(0)
+    return float(above), float(at_least)
 
 
 def main() -> None:
