@@ -30,8 +30,7 @@ def survival(n: int, n_invalid: int, first: int) -> tuple[float, float]:
     """P(first valid > first) and P(first valid ≥ first) for uniform draws without
     replacement from ``n`` configurations of which ``n_invalid`` are invalid: no valid one
     among the first ``first`` (``first − 1``) draws."""
-    drawn = stats.hypergeom(n, n - n_invalid, [first, first - 1])
-    above, at_least = drawn.pmf(0)
+    above, at_least = stats.hypergeom.pmf(0, n, n - n_invalid, [first, first - 1])
     return float(above), float(at_least)
 
 
