@@ -20,8 +20,7 @@ import time
 from machine import describe
 
 from ml2tuner.space.templates import get_template
-from ml2tuner.vta.compiler import EmitWorkspace
-from ml2tuner.vta.harness import measure
+from ml2tuner.vta.harness import Workspace, measure
 from ml2tuner.vta.target import get_target
 from ml2tuner.vta.workload import get_layer
 
@@ -45,7 +44,7 @@ def main() -> None:
 
     def run() -> collections.Counter:
         statuses = collections.Counter()
-        workspace = EmitWorkspace()  # as a simulate job reuses one
+        workspace = Workspace()  # as a simulate job reuses one
         for knobs in space:
             result = measure(workload, target, args.template, knobs, workspace=workspace)
             statuses[result.status] += 1

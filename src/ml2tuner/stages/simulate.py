@@ -92,9 +92,9 @@ def simulate_frames(
     Returns:
         ``(measured, statistics)``: the rows of ``measured.parquet`` and ``simstats.parquet``.
     """
-    from ..vta.compiler import EmitWorkspace, compile_conv2d
+    from ..vta.compiler import compile_conv2d
     from ..vta.counting import count_stream
-    from ..vta.harness import run_compiled
+    from ..vta.harness import Workspace, run_compiled
     from ..vta.sim import COUNTER_NAMES
 
     merged = space[["config_id", "knobs_json"]].merge(
@@ -107,7 +107,7 @@ def simulate_frames(
         raise ValueError(f"{unit.path}: compiled.parquet lacks configurations of the space")
     progress = Progress(f"simulate {unit.path}", len(merged), logger)
     rows, statistics = [], []
-    workspace = EmitWorkspace()  # each program is run and counted before the next compile
+    workspace = Workspace()  # each program is run and counted before the next compile
     for row in merged.itertuples(index=False):
         config_id = int(row.config_id)
         if row.compile_status != "ok":
@@ -123,11 +123,11 @@ def simulate_frames(
                 unit.target,
                 unit.template,
                 knobs_of(row.knobs_json),
-                workspace=workspace,
+                workspace=workspace.emit,
             )
             if program.program is None:  # the compiler is deterministic: this is a bug
                 raise RuntimeError(f"{unit.path}: config {config_id} compiled before, not now")
-            measurement = run_compiled(unit.workload, unit.target, program)
+            measurement = run_compiled(unit.workload, unit.target, program, workspace=workspace.sim)
             rows.append(measured_row(config_id, measurement, COUNTER_NAMES))
             counts = count_stream(unit.target, program.program.executed()[0])
             statistics.append(statistics_row(config_id, counts))

@@ -8,9 +8,16 @@ The helpers are closures inside :func:`run` on purpose: numba inlines closures a
 use the kernel's arrays directly, while every array passed as an argument to a jitted helper
 costs an atomic reference-count pair per call (measured: about twice as slow overall).
 
-One shortcut differs from the reference in form, not in result: the uop-window statistics
-(min/max indices, hazards) are cached per ``(uop_bgn, uop_end)`` and invalidated by every
-``LOAD UOP``.
+Two shortcuts differ from the reference in form, not in result:
+
+- What an instruction does once started, apart from time (its counters, its hazard, overrun
+  and out-of-bounds checks, the SRAM regions it touches, its duration or DMA shape), is
+  decoded for the whole stream before the event loop, in stream order, into one row of a
+  work table per queue position; the loop then reads that row, not the instruction's
+  fields. Only the uop SRAM's contents are state, and LOAD UOP, their only writer, runs on
+  the compute module, in stream order with the GEMMs and ALUs that read them.
+- The uop-window statistics (min/max indices, hazards) are cached per ``(uop_bgn,
+  uop_end)`` and invalidated by every ``LOAD UOP``.
 """
 
 from __future__ import annotations
@@ -161,6 +168,42 @@ SHARED_SLOTS = np.array(
     [[[0, 0], [0, 2], [0, 0]], [[0, 2], [0, 0], [2, 3]], [[0, 0], [2, 3], [0, 0]]],
     dtype=np.int64,
 )
+# What a started instruction does with its time, after the overhead: KIND_FIXED takes
+# `duration` cycles (GEMM, ALU, FINISH, a no-op); KIND_READ/KIND_WRITE wait `pad` cycles, then
+# move `dma_rows` rows of `row_bytes` on the read / write channel.
+KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
+# The columns of the kernel's work table (a caller's scratch, see sim.SimWorkspace): one row
+# per queue position (what the loop reads of an instruction lies together in one row),
+# except T_QUEUE_OF (by stream index) and T_ORDER (by start rank).
+(
+    T_INSN,  # the stream index of the instruction at the queue position
+    T_POP,  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
+    T_PUSH,  # the same for pushes
+    T_KIND,  # KIND_*
+    T_DURATION,
+    T_PAD,
+    T_DMA_ROWS,
+    T_ROW_BYTES,
+    T_ROW_OVERLAP,  # a row's bursts may start before the previous row's end
+    T_MOVED_COUNTER,  # the counter T_MOVED adds to (any when T_MOVED is 0)
+    T_MOVED,
+    T_HAZARD,  # the static checks, in K_* order
+    T_OVERRUN,
+    T_OOB,
+    T_FINISHES,  # a FINISH on the compute module ends the run
+    T_DISPATCH_TIME,
+    T_START_TIME,
+    T_REGION_LO,  # NUM_SLOTS columns: the first row (mod depth) of each shared region touched
+) = range(18)
+T_REGION_ROWS = T_REGION_LO + NUM_SLOTS  # NUM_SLOTS columns: the rows of each (0: none)
+T_QUEUE_OF = T_REGION_ROWS + NUM_SLOTS
+T_ORDER = T_QUEUE_OF + 1
+NUM_COLUMNS = T_ORDER + 1
+assert (T_HAZARD, T_OVERRUN, T_OOB) == (
+    T_HAZARD + K_HAZARDS,
+    T_HAZARD + K_OVERRUNS,
+    T_HAZARD + K_OOB,
+)
 
 
 @njit(cache=True)
@@ -188,7 +231,7 @@ def _overlap(lo_a, rows_a, lo_b, rows_b, depth):
 
 
 @njit(cache=True)
-def run(fields, uops, params):
+def run(fields, uops, params, table):
     """Simulate; returns ``(cycles, finished, deadlock, timed_out, checks, counters, order)``:
     ``checks`` = hazards, overruns, oob, races; ``counters`` ordered as :data:`COUNTER_NAMES`;
     ``order`` the instructions in the order they started.
@@ -217,29 +260,17 @@ def run(fields, uops, params):
     cache_key = np.zeros((CACHE_SLOTS, 3), np.int64)  # uop_bgn, uop_end, generation + 1
     cache_val = np.zeros((CACHE_SLOTS, 8), np.int64)  # W_* columns
 
-    # Command queues: queue q holds instructions qinsn[qoff[q]:qoff[q + 1]] in stream order.
-    queue_of = np.empty(n, np.int64)
-    pop_mask = np.zeros(n, np.int64)  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
-    push_mask = np.zeros(n, np.int64)  # the same for pushes
+    # Command queues: queue q holds the instructions at positions qoff[q]:qoff[q + 1] in stream
+    # order (qinsn: their indices); every per-instruction array below is by queue position.
     qoff = np.zeros(4, np.int64)
     for i in range(n):
         q = _route(fields[i, F_OPCODE], fields[i, F_MEM_TYPE])
-        queue_of[i] = q
+        table[i, T_QUEUE_OF] = q
         qoff[q + 1] += 1
-        for flag in range(2):
-            if POP_FIFO[q, flag] != NO_FIFO and fields[i, F_POP_PREV + flag] != 0:
-                pop_mask[i] |= 1 << flag
-            if PUSH_FIFO[q, flag] != NO_FIFO and fields[i, F_PUSH_PREV + flag] != 0:
-                push_mask[i] |= 1 << flag
     for q in range(3):
         qoff[q + 1] += qoff[q]
-    qinsn = np.empty(n, np.int64)
-    fill = qoff[:3].copy()
-    for i in range(n):
-        qinsn[fill[queue_of[i]]] = i
-        fill[queue_of[i]] += 1
-    dispatch_time = np.zeros(n, np.int64)  # by queue position
-    start_time = np.zeros(n, np.int64)  # by queue position
+    # What each instruction does once started, apart from time (see `decode`).
+    # The shared regions each instruction touches (slot columns; the race check).
     dispatched = np.zeros(3, np.int64)
     head = np.zeros(3, np.int64)
     module_free = np.zeros(3, np.int64)
@@ -254,10 +285,6 @@ def run(fields, uops, params):
     # token carries its pusher's clock.
     clock = np.zeros((3, 3), np.int64)
     fifo_clock = np.zeros((4, capacity, 3), np.int64)
-    # The shared regions each started instruction touches, by queue position (slot columns).
-    region_lo = np.zeros((n, NUM_SLOTS), np.int64)
-    region_rows = np.zeros((n, NUM_SLOTS), np.int64)
-    order = np.empty(n, np.int64)
     n_started = 0
 
     def dma(channel, t, rows, row_bytes, rows_overlap):
@@ -337,22 +364,23 @@ def run(fields, uops, params):
     def region(pos, slot, lo, hi, mem):
         """Record that the instruction at queue position ``pos`` touches rows [lo, hi]."""
         depth = depths[mem]
-        region_lo[pos, slot] = lo % depth
-        region_rows[pos, slot] = min(hi - lo + 1, depth)
+        table[pos, T_REGION_LO + slot] = lo % depth
+        table[pos, T_REGION_ROWS + slot] = min(hi - lo + 1, depth)
 
-    def gemm_alu(i, pos):
-        """Counters and checks of GEMM/ALU ``i``; returns its duration without the overhead."""
+    def decode_gemm_alu(i, pos):
+        """Counters, checks, regions and duration (without the overhead) of GEMM/ALU ``i``."""
         is_gemm = fields[i, F_OPCODE] == OP_GEMM
         bgn, end = fields[i, F_UOP_BGN], fields[i, F_UOP_END]
         count = max(0, end - bgn)
         io, ii = fields[i, F_ITER_OUT], fields[i, F_ITER_IN]
         passes = io * ii
         reset = fields[i, F_RESET] != 0
-        counters[C_GEMM if is_gemm and not reset else C_RESET if is_gemm else C_ALU] += (
-            passes * count
+        table[pos, T_MOVED_COUNTER] = (
+            C_GEMM if is_gemm and not reset else C_RESET if is_gemm else C_ALU
         )
+        table[pos, T_MOVED] = passes * count
         if count == 0 or passes == 0:
-            return 0
+            return
         slot = window_stats(bgn, end)
         dst_reach = _reach(
             cache_val[slot, W_DST], fields[i, F_DST_OUT], fields[i, F_DST_IN], io, ii
@@ -371,16 +399,16 @@ def run(fields, uops, params):
             if not reset:
                 region(pos, SLOT_WGT, cache_val[slot, W_MIN_WGT], wgt_reach, MEM_WGT)
             overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
-            checks[K_HAZARDS] += not reset and cache_val[slot, W_GEMM_HAZARD] != 0
+            table[pos, T_HAZARD + K_HAZARDS] = not reset and cache_val[slot, W_GEMM_HAZARD] != 0
         else:
             overrun = overrun or (fields[i, F_USE_IMM] == 0 and src_reach >= acc_depth)
-            checks[K_HAZARDS] += not reset and cache_val[slot, W_ALU_HAZARD] != 0
-        checks[K_OVERRUNS] += overrun
-        return passes * ((count if is_gemm else 2 * count) + rmw - 1)
+            table[pos, T_HAZARD + K_HAZARDS] = not reset and cache_val[slot, W_ALU_HAZARD] != 0
+        table[pos, T_HAZARD + K_OVERRUNS] = overrun
+        table[pos, T_DURATION] = passes * ((count if is_gemm else 2 * count) + rmw - 1)
 
-    def load_uop(i, t):
+    def decode_load_uop(i, pos):
         x, sram, dram = fields[i, F_X_SIZE], fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE]
-        counters[C_UOP_NBYTES] += x * elem_bytes[MEM_UOP]
+        table[pos, T_MOVED_COUNTER], table[pos, T_MOVED] = C_UOP_NBYTES, x * elem_bytes[MEM_UOP]
         readable = min(dram_elems[MEM_UOP], uops.shape[0])  # DRAM outside reads as zeros
         row = sram % uop_depth
         for k in range(x):
@@ -389,15 +417,16 @@ def run(fields, uops, params):
             uop_loaded[row] = 1
             row = row + 1 if row + 1 < uop_depth else 0
         state[S_GENERATION] += 1
-        checks[K_OVERRUNS] += sram + x > uop_depth
-        checks[K_OOB] += dram + x > dram_elems[MEM_UOP]
-        return dma(S_READ_FREE, t, 1, x * elem_bytes[MEM_UOP], True)
+        table[pos, T_HAZARD + K_OVERRUNS] = sram + x > uop_depth
+        table[pos, T_HAZARD + K_OOB] = dram + x > dram_elems[MEM_UOP]
+        table[pos, T_KIND], table[pos, T_DMA_ROWS], table[pos, T_ROW_OVERLAP] = KIND_READ, 1, 1
+        table[pos, T_ROW_BYTES] = table[pos, T_MOVED]
 
-    def load_or_store(i, pos, t, mem):
-        """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT) from ``t``."""
+    def decode_load_or_store(i, pos, mem):
+        """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT)."""
         x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
         sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
-        counter = (
+        table[pos, T_MOVED_COUNTER] = (
             C_INP_NBYTES
             if mem == MEM_INP
             else C_WGT_NBYTES
@@ -406,16 +435,15 @@ def run(fields, uops, params):
             if mem == MEM_ACC
             else C_OUT_NBYTES
         )
-        counters[counter] += x * y * elem_bytes[mem]
+        table[pos, T_MOVED] = x * y * elem_bytes[mem]
         y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # a store ignores the pad fields
         if mem != MEM_OUT:
             y_pad0, y_pad1 = fields[i, F_Y_PAD0], fields[i, F_Y_PAD1]
             x_pad0, x_pad1 = fields[i, F_X_PAD0], fields[i, F_X_PAD1]
         width = x_pad0 + x + x_pad1
-        pad = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero element per cycle
-        counters[C_PAD_CYCLES] += pad
+        table[pos, T_PAD] = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero per cycle
         rows = (y_pad0 + y + y_pad1) * width
-        checks[K_OVERRUNS] += sram + rows > depths[mem]
+        table[pos, T_HAZARD + K_OVERRUNS] = sram + rows > depths[mem]
         if mem != MEM_ACC:  # LOAD ACC runs on the compute module itself
             region(
                 pos,
@@ -424,25 +452,65 @@ def run(fields, uops, params):
                 sram + rows - 1,
                 mem,
             )
-        checks[K_OOB] += dram + (y - 1) * stride + x > dram_elems[mem]
-        channel = S_WRITE_FREE if mem == MEM_OUT else S_READ_FREE
-        # The row loop of WGT loads is not pipelined (docs/timing-model.md).
-        return dma(channel, t + pad, y, x * elem_bytes[mem], mem != MEM_WGT)
+        table[pos, T_HAZARD + K_OOB] = dram + (y - 1) * stride + x > dram_elems[mem]
+        table[pos, T_KIND] = KIND_WRITE if mem == MEM_OUT else KIND_READ
+        table[pos, T_DMA_ROWS], table[pos, T_ROW_BYTES] = y, x * elem_bytes[mem]
+        table[pos, T_ROW_OVERLAP] = mem != MEM_WGT  # the row loop of WGT loads is not pipelined
 
-    def execute(i, pos, start):
-        """Side effects and end time of instruction ``i`` (queue position ``pos``)."""
+    def decode(i, pos):
+        """What instruction ``i`` (queue position ``pos``) does once started, apart from time.
+
+        Only time depends on the other modules. The rest is fixed by the stream: the uop
+        SRAM, which the hazard and region checks read, is written by LOAD UOP alone, which
+        the compute module runs in stream order with its GEMMs and ALUs, so decoding in
+        stream order sees the uop SRAM each of them sees.
+        """
         op, mem = fields[i, F_OPCODE], fields[i, F_MEM_TYPE]
-        t = start + overhead
         moves = fields[i, F_X_SIZE] != 0 and fields[i, F_Y_SIZE] != 0
         if op == OP_GEMM or op == OP_ALU:
-            return t + gemm_alu(i, pos)
-        if op == OP_LOAD and mem == MEM_UOP:
-            return load_uop(i, t) if fields[i, F_X_SIZE] != 0 else t
-        if op == OP_LOAD and (mem == MEM_INP or mem == MEM_WGT or mem == MEM_ACC):
-            return load_or_store(i, pos, t, mem) if moves else t
-        if op == OP_STORE:
-            return load_or_store(i, pos, t, MEM_OUT) if moves else t
-        return t  # FINISH, a LOAD of another memory, unknown opcodes
+            decode_gemm_alu(i, pos)
+        elif op == OP_LOAD and mem == MEM_UOP:
+            if fields[i, F_X_SIZE] != 0:
+                decode_load_uop(i, pos)
+        elif op == OP_LOAD and (mem == MEM_INP or mem == MEM_WGT or mem == MEM_ACC):
+            if moves:
+                decode_load_or_store(i, pos, mem)
+        elif op == OP_STORE and moves:
+            decode_load_or_store(i, pos, MEM_OUT)
+        # FINISH, a LOAD of another memory, unknown opcodes: nothing but the overhead
+        table[pos, T_FINISHES] = op == OP_FINISH and table[i, T_QUEUE_OF] == Q_COMPUTE
+
+    fill = qoff[:3].copy()
+    for i in range(n):
+        q = table[i, T_QUEUE_OF]
+        pos = fill[q]
+        fill[q] += 1
+        table[pos, T_INSN] = i
+        table[pos, T_POP:T_QUEUE_OF] = 0  # the table is reused: no row is fresh
+        for flag in range(2):
+            if POP_FIFO[q, flag] != NO_FIFO and fields[i, F_POP_PREV + flag] != 0:
+                table[pos, T_POP] |= 1 << flag
+            if PUSH_FIFO[q, flag] != NO_FIFO and fields[i, F_PUSH_PREV + flag] != 0:
+                table[pos, T_PUSH] |= 1 << flag
+        decode(i, pos)
+
+    def execute(pos, start):
+        """Counters and checks of the instruction at ``pos`` started at ``start``; its end."""
+        counters[table[pos, T_MOVED_COUNTER]] += table[pos, T_MOVED]
+        for k in range(K_OOB + 1):
+            checks[k] += table[pos, T_HAZARD + k]
+        t = start + overhead
+        if table[pos, T_KIND] == KIND_FIXED:
+            return t + table[pos, T_DURATION]
+        counters[C_PAD_CYCLES] += table[pos, T_PAD]
+        channel = S_WRITE_FREE if table[pos, T_KIND] == KIND_WRITE else S_READ_FREE
+        return dma(
+            channel,
+            t + table[pos, T_PAD],
+            table[pos, T_DMA_ROWS],
+            table[pos, T_ROW_BYTES],
+            table[pos, T_ROW_OVERLAP] != 0,
+        )
 
     def races_with_others(q, pos):
         """Whether the instruction at ``pos`` shares a region with a started instruction of
@@ -452,16 +520,16 @@ def run(fields, uops, params):
             first, last = SHARED_SLOTS[q, r, 0], SHARED_SLOTS[q, r, 1]
             touches = False
             for slot in range(first, last):
-                touches = touches or region_rows[pos, slot] != 0
+                touches = touches or table[pos, T_REGION_ROWS + slot] != 0
             if not touches:
                 continue
             for other in range(qoff[r] + clock[q, r], qoff[r] + head[r]):
                 for slot in range(first, last):
                     if _overlap(
-                        region_lo[pos, slot],
-                        region_rows[pos, slot],
-                        region_lo[other, slot],
-                        region_rows[other, slot],
+                        table[pos, T_REGION_LO + slot],
+                        table[pos, T_REGION_ROWS + slot],
+                        table[other, T_REGION_LO + slot],
+                        table[other, T_REGION_ROWS + slot],
                         depths[SLOT_MEM[slot]],
                     ):
                         return True
@@ -502,12 +570,12 @@ def run(fields, uops, params):
             if fetch_next == group_end:
                 t = fetch_free
             else:
-                q = queue_of[fetch_next]
+                q = table[fetch_next, T_QUEUE_OF]
                 k = dispatched[q] - cmd_depth  # queue position whose start frees the room
                 if k < 0:
                     t = fetch_free
                 elif k < head[q]:
-                    t = max(fetch_free, start_time[qoff[q] + k])
+                    t = max(fetch_free, table[qoff[q] + k, T_START_TIME])
             if t < best_t:
                 best, best_t = -1, t
         for q in range(3):
@@ -515,10 +583,9 @@ def run(fields, uops, params):
             if h >= dispatched[q] or pending[q] != 0:
                 continue
             pos = qoff[q] + h
-            i = qinsn[pos]
-            t = max(module_free[q], dispatch_time[pos])
+            t = max(module_free[q], table[pos, T_DISPATCH_TIME])
             for flag in range(2):
-                if pop_mask[i] & (1 << flag):
+                if table[pos, T_POP] & (1 << flag):
                     fifo = POP_FIFO[q, flag]
                     if fifo_count[fifo] == 0:
                         t = NEVER
@@ -527,9 +594,9 @@ def run(fields, uops, params):
             if t < best_t:
                 best, best_t = q, t
         if best == -2:
-            return reached, False, True, False, checks, counters, order[:n_started]
+            return reached, False, True, False, checks, counters, table[:n_started, T_ORDER]
         if best_t > max_cycles:
-            return max_cycles, False, False, True, checks, counters, order[:n_started]
+            return max_cycles, False, False, True, checks, counters, table[:n_started, T_ORDER]
         if best == -1 and fetch_next == group_end:  # request the next group
             count = min(fetch_group, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
@@ -540,8 +607,8 @@ def run(fields, uops, params):
             reached = max(reached, done)
             continue
         if best == -1:  # dispatch one instruction
-            q = queue_of[fetch_next]
-            dispatch_time[qoff[q] + dispatched[q]] = best_t
+            q = table[fetch_next, T_QUEUE_OF]
+            table[qoff[q] + dispatched[q], T_DISPATCH_TIME] = best_t
             dispatched[q] += 1
             counters[C_FETCH_STALL] += best_t - fetch_free
             counters[C_FETCH_BUSY] += 1
@@ -551,15 +618,15 @@ def run(fields, uops, params):
             continue
         q = best
         pos = qoff[q] + head[q]
-        i = qinsn[pos]
-        counters[STALL[q]] += best_t - max(module_free[q], dispatch_time[pos])
-        start_time[pos] = best_t
-        order[n_started] = i
+        i = table[pos, T_INSN]
+        counters[STALL[q]] += best_t - max(module_free[q], table[pos, T_DISPATCH_TIME])
+        table[pos, T_START_TIME] = best_t
+        table[n_started, T_ORDER] = i
         n_started += 1
         clock[q, q] = head[q]  # its own earlier instructions have completed
         head[q] += 1
         for flag in range(2):
-            if not pop_mask[i] & (1 << flag):
+            if not table[pos, T_POP] & (1 << flag):
                 continue
             fifo = POP_FIFO[q, flag]
             for r in range(3):
@@ -572,18 +639,18 @@ def run(fields, uops, params):
                 if push_pending(producer):
                     module_free[producer] = push_time[producer]
                     reached = max(reached, push_time[producer])
-        end = execute(i, pos, best_t)
+        end = execute(pos, best_t)
         checks[K_RACES] += races_with_others(q, pos)
         clock[q, q] = head[q]  # tokens it pushes carry its own completion
         counters[BUSY[q]] += end - best_t
         counters[INSNS[q]] += 1
         counters[C_INSNS] += 1
         reached = max(reached, end)
-        if fields[i, F_OPCODE] == OP_FINISH and q == Q_COMPUTE:
+        if table[pos, T_FINISHES]:
             if end > max_cycles:
-                return max_cycles, False, False, True, checks, counters, order[:n_started]
-            return end, True, False, False, checks, counters, order[:n_started]
+                return max_cycles, False, False, True, checks, counters, table[:n_started, T_ORDER]
+            return end, True, False, False, checks, counters, table[:n_started, T_ORDER]
         push_time[q] = end
-        pending[q] = push_mask[i]
+        pending[q] = table[pos, T_PUSH]
         if push_pending(q):
             module_free[q] = end

@@ -35,7 +35,7 @@ from .compiler import CompiledConv, EmitWorkspace, compile_conv2d
 from .fsim import run_program
 from .plan import Epilogue
 from .schedule import legal_order
-from .sim import simulate, simulate_reference
+from .sim import SimWorkspace, simulate, simulate_reference
 from .target import Target
 from .workload import (
     Conv2D,
@@ -48,6 +48,7 @@ from .workload import (
 
 __all__ = [
     "Measurement",
+    "Workspace",
     "measure",
     "run_compiled",
     "classify",
@@ -98,6 +99,16 @@ class Measurement:
         }
 
 
+@dataclass
+class Workspace:
+    """What measuring reuses from one configuration to the next: the emitter's arrays and the
+    timing kernel's table. A measurement's program views them, so it is valid only until the
+    next measurement with the same workspace."""
+
+    emit: EmitWorkspace = field(default_factory=EmitWorkspace)
+    sim: SimWorkspace = field(default_factory=SimWorkspace)
+
+
 def _failure(status: str, kind: str, message: str, hidden: dict) -> Measurement:
     return Measurement(status, ERROR_NO[status], kind, message, -1, float("nan"), {}, hidden)
 
@@ -111,7 +122,7 @@ def measure(
     functional: bool = False,
     seed: int = 0,
     reference_sim: bool = False,
-    workspace: EmitWorkspace | None = None,
+    workspace: Workspace | None = None,
 ) -> Measurement:
     """Compile and run one configuration.
 
@@ -123,12 +134,19 @@ def measure(
             (under :func:`functional_orders`).
         seed: seed of the random operands of the functional run.
         reference_sim: use the plain reference timing simulator instead of the fast one.
-        workspace: arrays the compiler reuses across calls (faster on long streams; see
-            :class:`~ml2tuner.vta.compiler.EmitWorkspace`); None: fresh ones.
+        workspace: arrays the compiler and the simulator reuse across calls (faster on long
+            streams; see :class:`Workspace`); None: fresh ones.
     """
-    compiled = compile_conv2d(workload, target, template, knobs, workspace=workspace)
+    workspace = workspace or Workspace()
+    compiled = compile_conv2d(workload, target, template, knobs, workspace=workspace.emit)
     return run_compiled(
-        workload, target, compiled, functional=functional, seed=seed, reference_sim=reference_sim
+        workload,
+        target,
+        compiled,
+        functional=functional,
+        seed=seed,
+        reference_sim=reference_sim,
+        workspace=workspace.sim,
     )
 
 
@@ -140,8 +158,10 @@ def run_compiled(
     functional: bool = False,
     seed: int = 0,
     reference_sim: bool = False,
+    workspace: SimWorkspace | None = None,
 ) -> Measurement:
-    """Run an already compiled configuration (see :func:`measure`)."""
+    """Run an already compiled configuration (see :func:`measure`; ``workspace``: the timing
+    kernel's table to reuse, None: a fresh one)."""
     if compiled.program is None:
         status = "compile_error" if compiled.error_stage == "compile" else "runtime_error"
         return _failure(
@@ -149,9 +169,10 @@ def run_compiled(
         )
     program = compiled.program
     fields, uops = program.executed()
-    run = (simulate_reference if reference_sim else simulate)(
-        target, fields, uops, program.dram_elems
-    )
+    if reference_sim:
+        run = simulate_reference(target, fields, uops, program.dram_elems)
+    else:
+        run = simulate(target, fields, uops, program.dram_elems, workspace=workspace)
     status, kind, message = classify(program, run, target)
     result = Measurement(
         status,

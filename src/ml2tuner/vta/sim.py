@@ -67,7 +67,14 @@ from .isa import (
 )
 from .target import Target
 
-__all__ = ["COUNTER_NAMES", "SimResult", "default_max_cycles", "simulate", "simulate_reference"]
+__all__ = [
+    "COUNTER_NAMES",
+    "SimResult",
+    "SimWorkspace",
+    "default_max_cycles",
+    "simulate",
+    "simulate_reference",
+]
 
 MEMORIES = (MEM_UOP, MEM_WGT, MEM_INP, MEM_ACC, MEM_OUT)
 assert sorted(MEMORIES) == list(range(5))  # the kernel indexes its parameter blocks by id
@@ -94,6 +101,24 @@ class SimResult:
     counters: dict[str, int]
     races: int = 0
     order: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), compare=False)
+
+
+class SimWorkspace:
+    """The numba kernel's work table, reused from one simulation to the next.
+
+    A fresh table costs page faults on long streams, as the emitter's arrays do
+    (:class:`~ml2tuner.vta.compiler.EmitWorkspace`): the kernel writes every row it reads, so
+    a table kept here gives the results a fresh one gives (tests/vta/test_sim.py).
+    """
+
+    def __init__(self) -> None:
+        self.table = np.empty((0, _sim_numba.NUM_COLUMNS), np.int64)
+
+    def reserve(self, rows: int) -> np.ndarray:
+        """A table of at least ``rows`` rows (grown if need be)."""
+        if len(self.table) < rows:
+            self.table = np.empty((rows, _sim_numba.NUM_COLUMNS), np.int64)
+        return self.table
 
 
 def default_max_cycles(target: Target) -> int:
@@ -150,7 +175,13 @@ def _elem_bytes(target: Target) -> dict[int, int]:
 
 
 def simulate(
-    target: Target, fields, uops, dram_elems: dict[int, int], *, max_cycles: int | None = None
+    target: Target,
+    fields,
+    uops,
+    dram_elems: dict[int, int],
+    *,
+    max_cycles: int | None = None,
+    workspace: SimWorkspace | None = None,
 ) -> SimResult:
     """Simulate a decoded stream with the compiled kernel.
 
@@ -160,14 +191,16 @@ def simulate(
         uops: ``(m, 3)`` decoded uop DRAM image.
         dram_elems: elements of each DRAM region, keyed by ``MEM_*`` id.
         max_cycles: give up after this many cycles (default: the target's run timeout).
+        workspace: the kernel's table to reuse (faster on long streams); None: a fresh one.
     """
     fields, uops, max_cycles = _prepare(target, fields, uops, max_cycles)
     params = _target_params(target).copy()
     params[_sim_numba.P_MAX_CYCLES] = max_cycles
     for mem in MEMORIES:
         params[_sim_numba.P_DRAM_ELEMS + mem] = dram_elems.get(mem, 0)
+    table = (workspace or SimWorkspace()).reserve(len(fields))
     cycles, finished, deadlock, timed_out, checks, counters, order = _sim_numba.run(
-        fields, uops, params
+        fields, uops, params, table
     )
     hazards, overruns, oob, races = checks.tolist()
     counts = dict(zip(COUNTER_NAMES, counters.tolist(), strict=True))
@@ -181,7 +214,7 @@ def simulate(
         oob,
         counts,
         races,
-        order,
+        order.copy(),  # a column of the table: the next run overwrites it
     )
 
 
