@@ -173,8 +173,7 @@ SHARED_SLOTS = np.array(
 # move `dma_rows` rows of `row_bytes` on the read / write channel.
 KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
 # The columns of the kernel's work table (a caller's scratch, see sim.SimWorkspace): one row
-# per queue position (what the loop reads of an instruction lies together in one row),
-# except T_QUEUE_OF (by stream index) and T_ORDER (by start rank).
+# per queue position (what the loop reads of an instruction lies together in one row).
 (
     T_INSN,  # the stream index of the instruction at the queue position
     T_POP,  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
@@ -196,9 +195,7 @@ KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
     T_REGION_LO,  # NUM_SLOTS columns: the first row (mod depth) of each shared region touched
 ) = range(18)
 T_REGION_ROWS = T_REGION_LO + NUM_SLOTS  # NUM_SLOTS columns: the rows of each (0: none)
-T_QUEUE_OF = T_REGION_ROWS + NUM_SLOTS
-T_ORDER = T_QUEUE_OF + 1
-NUM_COLUMNS = T_ORDER + 1
+NUM_COLUMNS = T_REGION_ROWS + NUM_SLOTS
 assert (T_HAZARD, T_OVERRUN, T_OOB) == (
     T_HAZARD + K_HAZARDS,
     T_HAZARD + K_OVERRUNS,
@@ -261,16 +258,15 @@ def run(fields, uops, params, table):
     cache_val = np.zeros((CACHE_SLOTS, 8), np.int64)  # W_* columns
 
     # Command queues: queue q holds the instructions at positions qoff[q]:qoff[q + 1] in stream
-    # order (qinsn: their indices); every per-instruction array below is by queue position.
+    # order; the table's rows are by queue position (T_INSN: the instruction's stream index).
+    queue_of = np.empty(n, np.uint8)  # by stream index
     qoff = np.zeros(4, np.int64)
     for i in range(n):
         q = _route(fields[i, F_OPCODE], fields[i, F_MEM_TYPE])
-        table[i, T_QUEUE_OF] = q
+        queue_of[i] = q
         qoff[q + 1] += 1
     for q in range(3):
         qoff[q + 1] += qoff[q]
-    # What each instruction does once started, apart from time (see `decode`).
-    # The shared regions each instruction touches (slot columns; the race check).
     dispatched = np.zeros(3, np.int64)
     head = np.zeros(3, np.int64)
     module_free = np.zeros(3, np.int64)
@@ -285,6 +281,7 @@ def run(fields, uops, params, table):
     # token carries its pusher's clock.
     clock = np.zeros((3, 3), np.int64)
     fifo_clock = np.zeros((4, capacity, 3), np.int64)
+    order = np.empty(n, np.int64)
     n_started = 0
 
     def dma(channel, t, rows, row_bytes, rows_overlap):
@@ -478,15 +475,15 @@ def run(fields, uops, params, table):
         elif op == OP_STORE and moves:
             decode_load_or_store(i, pos, MEM_OUT)
         # FINISH, a LOAD of another memory, unknown opcodes: nothing but the overhead
-        table[pos, T_FINISHES] = op == OP_FINISH and table[i, T_QUEUE_OF] == Q_COMPUTE
+        table[pos, T_FINISHES] = op == OP_FINISH and queue_of[i] == Q_COMPUTE
 
     fill = qoff[:3].copy()
     for i in range(n):
-        q = table[i, T_QUEUE_OF]
+        q = queue_of[i]
         pos = fill[q]
         fill[q] += 1
         table[pos, T_INSN] = i
-        table[pos, T_POP:T_QUEUE_OF] = 0  # the table is reused: no row is fresh
+        table[pos, T_POP:] = 0  # the table is reused: no row is fresh
         for flag in range(2):
             if POP_FIFO[q, flag] != NO_FIFO and fields[i, F_POP_PREV + flag] != 0:
                 table[pos, T_POP] |= 1 << flag
@@ -570,7 +567,7 @@ def run(fields, uops, params, table):
             if fetch_next == group_end:
                 t = fetch_free
             else:
-                q = table[fetch_next, T_QUEUE_OF]
+                q = queue_of[fetch_next]
                 k = dispatched[q] - cmd_depth  # queue position whose start frees the room
                 if k < 0:
                     t = fetch_free
@@ -594,9 +591,9 @@ def run(fields, uops, params, table):
             if t < best_t:
                 best, best_t = q, t
         if best == -2:
-            return reached, False, True, False, checks, counters, table[:n_started, T_ORDER]
+            return reached, False, True, False, checks, counters, order[:n_started]
         if best_t > max_cycles:
-            return max_cycles, False, False, True, checks, counters, table[:n_started, T_ORDER]
+            return max_cycles, False, False, True, checks, counters, order[:n_started]
         if best == -1 and fetch_next == group_end:  # request the next group
             count = min(fetch_group, n - fetch_next)
             counters[C_FETCH_BYTES] += count * insn_bytes
@@ -607,7 +604,7 @@ def run(fields, uops, params, table):
             reached = max(reached, done)
             continue
         if best == -1:  # dispatch one instruction
-            q = table[fetch_next, T_QUEUE_OF]
+            q = queue_of[fetch_next]
             table[qoff[q] + dispatched[q], T_DISPATCH_TIME] = best_t
             dispatched[q] += 1
             counters[C_FETCH_STALL] += best_t - fetch_free
@@ -621,7 +618,7 @@ def run(fields, uops, params, table):
         i = table[pos, T_INSN]
         counters[STALL[q]] += best_t - max(module_free[q], table[pos, T_DISPATCH_TIME])
         table[pos, T_START_TIME] = best_t
-        table[n_started, T_ORDER] = i
+        order[n_started] = i
         n_started += 1
         clock[q, q] = head[q]  # its own earlier instructions have completed
         head[q] += 1
@@ -648,8 +645,8 @@ def run(fields, uops, params, table):
         reached = max(reached, end)
         if table[pos, T_FINISHES]:
             if end > max_cycles:
-                return max_cycles, False, False, True, checks, counters, table[:n_started, T_ORDER]
-            return end, True, False, False, checks, counters, table[:n_started, T_ORDER]
+                return max_cycles, False, False, True, checks, counters, order[:n_started]
+            return end, True, False, False, checks, counters, order[:n_started]
         push_time[q] = end
         pending[q] = table[pos, T_PUSH]
         if push_pending(q):

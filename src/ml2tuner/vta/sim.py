@@ -214,7 +214,7 @@ def simulate(
         oob,
         counts,
         races,
-        order.copy(),  # a column of the table: the next run overwrites it
+        order,
     )
 
 
