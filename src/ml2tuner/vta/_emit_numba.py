@@ -135,7 +135,38 @@ DMA_WHAT = ("input", "weight", "output")
     S_STEPS,
     S_PENDING,
 ) = range(14)
-NUM_SCALARS = S_PENDING + 8
+# The stream's tally (TALLIES), kept as rows are emitted, follows the pending pops.
+S_TALLY = S_PENDING + 8
+# What the hidden features count of a stream (compiler._hidden_from_program): instructions per
+# kind, and elements moved per memory. A LOAD or STORE moving nothing is a no-op (a token
+# carrier).
+TALLIES = (
+    "n_load_inp",
+    "n_load_wgt",
+    "n_load_uop",
+    "n_store",
+    "n_noop",
+    "n_gemm",
+    "n_alu",
+    "inp_moved",
+    "wgt_moved",
+    "uop_moved",
+    "out_moved",
+)
+(
+    T_LOAD_INP,
+    T_LOAD_WGT,
+    T_LOAD_UOP,
+    T_STORE,
+    T_NOOP,
+    T_GEMM,
+    T_ALU,
+    T_INP_MOVED,
+    T_WGT_MOVED,
+    T_UOP_MOVED,
+    T_OUT_MOVED,
+) = range(len(TALLIES))
+NUM_SCALARS = S_TALLY + len(TALLIES)
 # The kernel table, a row per kernel: its DRAM offset and size, where it sits in the uop cache
 # (valid while its generation is the cache's), iter_out, iter_in and the six factors.
 KC_DRAM, KC_SIZE, KC_SRAM, KC_GEN, KC_ITER_OUT, KC_ITER_IN, KC_FACTORS = range(7)
@@ -166,6 +197,29 @@ def _fail(st, code, detail):
     """Record the first refusal; emission stops there."""
     if st[S_ERR] == E_NONE:
         st[S_ERR], st[S_ERR_DETAIL] = code, detail
+
+
+@_rule
+def tally_row(tally, at, opcode, mem_type, moved):
+    """Count one instruction (``moved``: its x size times y size) into ``tally[at:]``, a
+    vector of :data:`TALLIES`."""
+    if opcode == OP_LOAD or opcode == OP_STORE:
+        if moved == 0:
+            tally[at + T_NOOP] += 1
+        elif opcode == OP_STORE:
+            tally[at + T_STORE] += 1
+        elif mem_type == MEM_INP or mem_type == MEM_WGT or mem_type == MEM_UOP:
+            tally[at + T_LOAD_INP + (mem_type == MEM_WGT) + 2 * (mem_type == MEM_UOP)] += 1
+        if opcode == OP_STORE and mem_type == MEM_OUT:
+            tally[at + T_OUT_MOVED] += moved
+        elif opcode == OP_LOAD and (
+            mem_type == MEM_INP or mem_type == MEM_WGT or mem_type == MEM_UOP
+        ):
+            tally[at + T_INP_MOVED + (mem_type == MEM_WGT) + 2 * (mem_type == MEM_UOP)] += moved
+    elif opcode == OP_GEMM:
+        tally[at + T_GEMM] += 1
+    elif opcode == OP_ALU:
+        tally[at + T_ALU] += 1
 
 
 @_rule
@@ -207,6 +261,7 @@ def _noop(fields, st, stage, push_prev, push_next, pop_prev, pop_next):
     if r >= 0:
         fields[r, F_PUSH_PREV], fields[r, F_PUSH_NEXT] = push_prev, push_next
         fields[r, F_POP_PREV], fields[r, F_POP_NEXT] = pop_prev, pop_next
+        tally_row(st, S_TALLY, fields[r, F_OPCODE], fields[r, F_MEM_TYPE], 0)
 
 
 @_rule
@@ -248,6 +303,7 @@ def _mem(fields, st, opcode, mem_type, sram, dram, y, x, x_stride, y_pad0, y_pad
         fields[r, F_Y_SIZE], fields[r, F_X_SIZE], fields[r, F_X_STRIDE] = y, x, x_stride
         fields[r, F_Y_PAD0], fields[r, F_Y_PAD1] = y_pad0, y_pad1
         fields[r, F_X_PAD0], fields[r, F_X_PAD1] = x_pad0, x_pad1
+        tally_row(st, S_TALLY, opcode, mem_type, y * x)
 
 
 # ---- uop kernels -------------------------------------------------------------------------
@@ -378,6 +434,7 @@ def _loop_insn(params, fields, st, kern, opcode, kernel, reset, alu_op, use_imm,
         if opcode == OP_ALU:
             fields[r, F_ITER_IN + 5] = fields[r, F_ITER_IN + 6] = 0  # no weight factors
             fields[r, F_ALU_OP], fields[r, F_USE_IMM], fields[r, F_IMM] = alu_op, use_imm, imm
+        tally_row(st, S_TALLY, opcode, 0, 0)
 
 
 # ---- SRAM bases per thread (compiler._Emitter) --------------------------------------------

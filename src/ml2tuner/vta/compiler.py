@@ -533,58 +533,13 @@ def _hidden_from_plan(plan: ConvPlan, hidden: dict) -> None:
 
 @njit(cache=True)
 def _tally(fields: np.ndarray) -> np.ndarray:
-    """Instructions and elements moved, per kind, of an intended stream (see :data:`_TALLIES`);
-    a LOAD or STORE moving nothing is a no-op (a token carrier)."""
-    out = np.zeros(len(_TALLIES), np.int64)
+    """The :data:`~ml2tuner.vta._emit_numba.TALLIES` of a stream, counted from its fields (the
+    numba emitter keeps them as it emits)."""
+    out = np.zeros(len(_emit_numba.TALLIES), np.int64)
     for i in range(fields.shape[0]):
-        op, mem = fields[i, isa.F_OPCODE], fields[i, isa.F_MEM_TYPE]
         moved = fields[i, isa.F_Y_SIZE] * fields[i, isa.F_X_SIZE]
-        if op == isa.OP_LOAD or op == isa.OP_STORE:
-            if moved == 0:
-                out[_T_NOOP] += 1
-            elif op == isa.OP_STORE:
-                out[_T_STORE] += 1
-            elif mem == isa.MEM_INP or mem == isa.MEM_WGT or mem == isa.MEM_UOP:
-                out[_T_LOAD_INP + (mem == isa.MEM_WGT) + 2 * (mem == isa.MEM_UOP)] += 1
-            if op == isa.OP_STORE and mem == isa.MEM_OUT:
-                out[_T_OUT_MOVED] += moved
-            elif op == isa.OP_LOAD and (
-                mem == isa.MEM_INP or mem == isa.MEM_WGT or mem == isa.MEM_UOP
-            ):
-                out[_T_INP_MOVED + (mem == isa.MEM_WGT) + 2 * (mem == isa.MEM_UOP)] += moved
-        elif op == isa.OP_GEMM:
-            out[_T_GEMM] += 1
-        elif op == isa.OP_ALU:
-            out[_T_ALU] += 1
+        _emit_numba.tally_row(out, 0, fields[i, isa.F_OPCODE], fields[i, isa.F_MEM_TYPE], moved)
     return out
-
-
-_TALLIES = (
-    "n_load_inp",
-    "n_load_wgt",
-    "n_load_uop",
-    "n_store",
-    "n_noop",
-    "n_gemm",
-    "n_alu",
-    "inp_moved",
-    "wgt_moved",
-    "uop_moved",
-    "out_moved",
-)
-(
-    _T_LOAD_INP,
-    _T_LOAD_WGT,
-    _T_LOAD_UOP,
-    _T_STORE,
-    _T_NOOP,
-    _T_GEMM,
-    _T_ALU,
-    _T_INP_MOVED,
-    _T_WGT_MOVED,
-    _T_UOP_MOVED,
-    _T_OUT_MOVED,
-) = range(len(_TALLIES))
 
 
 @dataclass(frozen=True)
@@ -597,6 +552,7 @@ class _Emitted:
     kernels: int
     uop_dram_uops: int
     uop_cache_resets: int
+    tally: list[int]  # the stream's _emit_numba.TALLIES
 
 
 def _hidden_from_program(plan: ConvPlan, program: Program, emitted: _Emitted, hidden: dict) -> None:
@@ -604,7 +560,7 @@ def _hidden_from_program(plan: ConvPlan, program: Program, emitted: _Emitted, hi
     # The kernel of the first GEMM (thread 0's first tile, whole unless the output is smaller).
     folded, gemm_uops = _gemm_kernel(plan, min(plan.th, wl.oh), min(plan.tw, wl.ow))
     (iter_out, iter_in), _ = _iters(list(folded))
-    tally = dict(zip(_TALLIES, _tally(program.fields).tolist(), strict=True))
+    tally = dict(zip(_emit_numba.TALLIES, emitted.tally, strict=True))
     inp_bytes = tally["inp_moved"] * t.inp_elem_bytes
     wgt_bytes = tally["wgt_moved"] * t.wgt_elem_bytes
     compulsory_inp = wl.n // t.batch * (wl.ic // t.block) * wl.h * wl.w * t.inp_elem_bytes
@@ -715,6 +671,7 @@ def _emit_reference(plan: ConvPlan) -> tuple[np.ndarray, np.ndarray, _Emitted]:
         rt.kernel_count,
         rt.uop_dram_size,
         rt.uop_cache_resets,
+        _tally(fields).tolist(),
     )
     return fields, uops, emitted
 
@@ -796,6 +753,7 @@ def _emit_fast(plan: ConvPlan, workspace: EmitWorkspace) -> tuple[np.ndarray, np
         int(st[k.S_KERNELS]),
         len(uop_image),
         int(st[k.S_RESETS]),
+        st[k.S_TALLY : k.S_TALLY + len(k.TALLIES)].tolist(),
     )
     return fields, uop_image, emitted
 
