@@ -602,14 +602,21 @@ def _random_insn(rng: np.random.Generator, kind: str, n_uops: int, target: Targe
     return insn(OP_LOAD, memory_type=MEM_OUT, x_size=4, y_size=4), "compute"
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_numba_equals_reference_on_random_streams(seed):
+def random_run(seed: int):
+    """``(target, fields, uops, dram, max_cycles)`` of random stream ``seed`` (a stream of 1 to
+    400 instructions; every fourth unbalanced, every fifth with a short timeout)."""
     rng = np.random.default_rng(seed)
     target = random_target(rng)
     fields, uops, dram = random_stream(
         rng, target, int(rng.integers(1, 400)), unbalanced=0.01 if seed % 4 == 0 else 0.0
     )
     max_cycles = int(rng.integers(100, 20_000)) if seed % 5 == 0 else None
+    return target, fields, uops, dram, max_cycles
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_numba_equals_reference_on_random_streams(seed):
+    target, fields, uops, dram, max_cycles = random_run(seed)
     fast = simulate(target, fields, uops, dram, max_cycles=max_cycles)
     slow = simulate_reference(target, fields, uops, dram, max_cycles=max_cycles)
     assert fast == slow
@@ -623,12 +630,7 @@ def test_a_reused_workspace_simulates_as_a_fresh_one():
     # between): nothing a stream left in its rows may show in a later run.
     workspace = SimWorkspace()
     for seed in range(40):
-        rng = np.random.default_rng(seed)
-        target = random_target(rng)
-        fields, uops, dram = random_stream(
-            rng, target, int(rng.integers(1, 400)), unbalanced=0.01 if seed % 4 == 0 else 0.0
-        )
-        max_cycles = int(rng.integers(100, 20_000)) if seed % 5 == 0 else None
+        target, fields, uops, dram, max_cycles = random_run(seed)
         reused = simulate(target, fields, uops, dram, max_cycles=max_cycles, workspace=workspace)
         fresh = simulate(target, fields, uops, dram, max_cycles=max_cycles)
         assert reused == fresh
@@ -639,12 +641,7 @@ def test_a_reused_workspace_simulates_as_a_fresh_one():
 def test_random_streams_cover_all_outcomes():
     outcomes = set()
     for seed in range(60):
-        rng = np.random.default_rng(seed)
-        target = random_target(rng)
-        fields, uops, dram = random_stream(
-            rng, target, int(rng.integers(1, 400)), unbalanced=0.01 if seed % 4 == 0 else 0.0
-        )
-        max_cycles = int(rng.integers(100, 20_000)) if seed % 5 == 0 else None
+        target, fields, uops, dram, max_cycles = random_run(seed)
         r = simulate(target, fields, uops, dram, max_cycles=max_cycles)
         outcomes |= {
             ("finished", r.finished),
