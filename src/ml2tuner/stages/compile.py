@@ -34,12 +34,19 @@ def compiled_row(config_id: int, compiled) -> dict:
 
 def compiled_frame(unit: Unit, space: pd.DataFrame) -> pd.DataFrame:
     """Compile every row of ``space`` (``config_id``, ``knobs_json``) for ``unit``."""
-    from ..vta.compiler import compile_conv2d  # the heavy import only where needed
+    from ..vta.compiler import EmitWorkspace, compile_conv2d  # the heavy import only here
 
     progress = Progress(f"compile {unit.path}", len(space), logger)
     rows = []
+    workspace = EmitWorkspace()  # each program's row is taken before the next compile
     for config_id, knobs_json in zip(space["config_id"], space["knobs_json"], strict=True):
-        compiled = compile_conv2d(unit.workload, unit.target, unit.template, knobs_of(knobs_json))
+        compiled = compile_conv2d(
+            unit.workload,
+            unit.target,
+            unit.template,
+            knobs_of(knobs_json),
+            workspace=workspace,
+        )
         rows.append(compiled_row(int(config_id), compiled))
         progress.advance()
     frame = pd.DataFrame(rows, columns=[name for name, _ in compiled_columns()])
