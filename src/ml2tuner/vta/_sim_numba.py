@@ -186,21 +186,14 @@ KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
     T_ROW_OVERLAP,  # a row's bursts may start before the previous row's end
     T_MOVED_COUNTER,  # the counter T_MOVED adds to (any when T_MOVED is 0)
     T_MOVED,
-    T_HAZARD,  # the static checks, in K_* order
-    T_OVERRUN,
-    T_OOB,
-    T_FINISHES,  # a FINISH on the compute module ends the run
+    T_FINISHES,  # a FINISH (it runs on the compute module) ends the run
     T_DISPATCH_TIME,
     T_START_TIME,
     T_REGION_LO,  # NUM_SLOTS columns: the first row (mod depth) of each shared region touched
-) = range(18)
+) = range(15)
 T_REGION_ROWS = T_REGION_LO + NUM_SLOTS  # NUM_SLOTS columns: the rows of each (0: none)
-NUM_COLUMNS = T_REGION_ROWS + NUM_SLOTS
-assert (T_HAZARD, T_OVERRUN, T_OOB) == (
-    T_HAZARD + K_HAZARDS,
-    T_HAZARD + K_OVERRUNS,
-    T_HAZARD + K_OOB,
-)
+T_CHECKS = T_REGION_ROWS + NUM_SLOTS  # K_OOB + 1 columns: the static checks, in K_* order
+NUM_COLUMNS = T_CHECKS + K_OOB + 1
 
 
 @njit(cache=True)
@@ -396,11 +389,11 @@ def run(fields, uops, params, table):
             if not reset:
                 region(pos, SLOT_WGT, cache_val[slot, W_MIN_WGT], wgt_reach, MEM_WGT)
             overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
-            table[pos, T_HAZARD + K_HAZARDS] = not reset and cache_val[slot, W_GEMM_HAZARD] != 0
+            table[pos, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_GEMM_HAZARD] != 0
         else:
             overrun = overrun or (fields[i, F_USE_IMM] == 0 and src_reach >= acc_depth)
-            table[pos, T_HAZARD + K_HAZARDS] = not reset and cache_val[slot, W_ALU_HAZARD] != 0
-        table[pos, T_HAZARD + K_OVERRUNS] = overrun
+            table[pos, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_ALU_HAZARD] != 0
+        table[pos, T_CHECKS + K_OVERRUNS] = overrun
         table[pos, T_DURATION] = passes * ((count if is_gemm else 2 * count) + rmw - 1)
 
     def decode_load_uop(i, pos):
@@ -414,8 +407,8 @@ def run(fields, uops, params, table):
             uop_loaded[row] = 1
             row = row + 1 if row + 1 < uop_depth else 0
         state[S_GENERATION] += 1
-        table[pos, T_HAZARD + K_OVERRUNS] = sram + x > uop_depth
-        table[pos, T_HAZARD + K_OOB] = dram + x > dram_elems[MEM_UOP]
+        table[pos, T_CHECKS + K_OVERRUNS] = sram + x > uop_depth
+        table[pos, T_CHECKS + K_OOB] = dram + x > dram_elems[MEM_UOP]
         table[pos, T_KIND], table[pos, T_DMA_ROWS], table[pos, T_ROW_OVERLAP] = KIND_READ, 1, 1
         table[pos, T_ROW_BYTES] = table[pos, T_MOVED]
 
@@ -440,7 +433,7 @@ def run(fields, uops, params, table):
         width = x_pad0 + x + x_pad1
         table[pos, T_PAD] = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero per cycle
         rows = (y_pad0 + y + y_pad1) * width
-        table[pos, T_HAZARD + K_OVERRUNS] = sram + rows > depths[mem]
+        table[pos, T_CHECKS + K_OVERRUNS] = sram + rows > depths[mem]
         if mem != MEM_ACC:  # LOAD ACC runs on the compute module itself
             region(
                 pos,
@@ -449,7 +442,7 @@ def run(fields, uops, params, table):
                 sram + rows - 1,
                 mem,
             )
-        table[pos, T_HAZARD + K_OOB] = dram + (y - 1) * stride + x > dram_elems[mem]
+        table[pos, T_CHECKS + K_OOB] = dram + (y - 1) * stride + x > dram_elems[mem]
         table[pos, T_KIND] = KIND_WRITE if mem == MEM_OUT else KIND_READ
         table[pos, T_DMA_ROWS], table[pos, T_ROW_BYTES] = y, x * elem_bytes[mem]
         table[pos, T_ROW_OVERLAP] = mem != MEM_WGT  # the row loop of WGT loads is not pipelined
@@ -475,7 +468,7 @@ def run(fields, uops, params, table):
         elif op == OP_STORE and moves:
             decode_load_or_store(i, pos, MEM_OUT)
         # FINISH, a LOAD of another memory, unknown opcodes: nothing but the overhead
-        table[pos, T_FINISHES] = op == OP_FINISH and queue_of[i] == Q_COMPUTE
+        table[pos, T_FINISHES] = op == OP_FINISH
 
     fill = qoff[:3].copy()
     for i in range(n):
@@ -495,7 +488,7 @@ def run(fields, uops, params, table):
         """Counters and checks of the instruction at ``pos`` started at ``start``; its end."""
         counters[table[pos, T_MOVED_COUNTER]] += table[pos, T_MOVED]
         for k in range(K_OOB + 1):
-            checks[k] += table[pos, T_HAZARD + k]
+            checks[k] += table[pos, T_CHECKS + k]
         t = start + overhead
         if table[pos, T_KIND] == KIND_FIXED:
             return t + table[pos, T_DURATION]
