@@ -12,8 +12,8 @@ Two shortcuts differ from the reference in form, not in result:
 
 - What an instruction does once started, apart from time (its counters, its hazard, overrun
   and out-of-bounds checks, the SRAM regions it touches, its duration or DMA shape), is
-  decoded for the whole stream before the event loop, in stream order, into one row of a
-  work table per queue position; the loop then reads that row, not the instruction's
+  decoded for the whole stream before the event loop, in stream order, into the
+  instruction's row of a work table; the loop then reads that row, not the instruction's
   fields. Only the uop SRAM's contents are state, and LOAD UOP, their only writer, runs on
   the compute module, in stream order with the GEMMs and ALUs that read them.
 - The uop-window statistics (min/max indices, hazards) are cached per ``(uop_bgn,
@@ -173,9 +173,12 @@ SHARED_SLOTS = np.array(
 # move `dma_rows` rows of `row_bytes` on the read / write channel.
 KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
 # The columns of the kernel's work table (a caller's scratch, see sim.SimWorkspace): one row
-# per queue position (what the loop reads of an instruction lies together in one row).
+# per instruction, by stream index (what the loop reads of an instruction lies together in one
+# row), beside the command queues.
 (
-    T_INSN,  # the stream index of the instruction at the queue position
+    T_QUEUE,  # 3 columns: row p of column T_QUEUE + q is the stream index of queue q's p-th
+    T_QUEUE_COMPUTE,
+    T_QUEUE_STORE,
     T_POP,  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
     T_PUSH,  # the same for pushes
     T_KIND,  # KIND_*
@@ -190,7 +193,7 @@ KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
     T_DISPATCH_TIME,
     T_START_TIME,
     T_REGION_LO,  # NUM_SLOTS columns: the first row (mod depth) of each shared region touched
-) = range(15)
+) = range(17)
 T_REGION_ROWS = T_REGION_LO + NUM_SLOTS  # NUM_SLOTS columns: the rows of each (0: none)
 T_CHECKS = T_REGION_ROWS + NUM_SLOTS  # K_OOB + 1 columns: the static checks, in K_* order
 NUM_COLUMNS = T_CHECKS + K_OOB + 1
@@ -250,16 +253,10 @@ def run(fields, uops, params, table):
     cache_key = np.zeros((CACHE_SLOTS, 3), np.int64)  # uop_bgn, uop_end, generation + 1
     cache_val = np.zeros((CACHE_SLOTS, 8), np.int64)  # W_* columns
 
-    # Command queues: queue q holds the instructions at positions qoff[q]:qoff[q + 1] in stream
-    # order; the table's rows are by queue position (T_INSN: the instruction's stream index).
+    # Command queues: queue q holds, in stream order, the instructions whose stream indices
+    # are column T_QUEUE + q of the table's rows 0 .. queued[q] - 1.
     queue_of = np.empty(n, np.uint8)  # by stream index
-    qoff = np.zeros(4, np.int64)
-    for i in range(n):
-        q = _route(fields[i, F_OPCODE], fields[i, F_MEM_TYPE])
-        queue_of[i] = q
-        qoff[q + 1] += 1
-    for q in range(3):
-        qoff[q + 1] += qoff[q]
+    queued = np.zeros(3, np.int64)
     dispatched = np.zeros(3, np.int64)
     head = np.zeros(3, np.int64)
     module_free = np.zeros(3, np.int64)
@@ -351,13 +348,13 @@ def run(fields, uops, params, table):
         cache_key[slot, 0], cache_key[slot, 1], cache_key[slot, 2] = bgn, end, generation + 1
         return slot
 
-    def region(pos, slot, lo, hi, mem):
-        """Record that the instruction at queue position ``pos`` touches rows [lo, hi]."""
+    def region(i, slot, lo, hi, mem):
+        """Record that instruction ``i`` touches rows [lo, hi]."""
         depth = depths[mem]
-        table[pos, T_REGION_LO + slot] = lo % depth
-        table[pos, T_REGION_ROWS + slot] = min(hi - lo + 1, depth)
+        table[i, T_REGION_LO + slot] = lo % depth
+        table[i, T_REGION_ROWS + slot] = min(hi - lo + 1, depth)
 
-    def decode_gemm_alu(i, pos):
+    def decode_gemm_alu(i):
         """Counters, checks, regions and duration (without the overhead) of GEMM/ALU ``i``."""
         is_gemm = fields[i, F_OPCODE] == OP_GEMM
         bgn, end = fields[i, F_UOP_BGN], fields[i, F_UOP_END]
@@ -365,10 +362,10 @@ def run(fields, uops, params, table):
         io, ii = fields[i, F_ITER_OUT], fields[i, F_ITER_IN]
         passes = io * ii
         reset = fields[i, F_RESET] != 0
-        table[pos, T_MOVED_COUNTER] = (
+        table[i, T_MOVED_COUNTER] = (
             C_GEMM if is_gemm and not reset else C_RESET if is_gemm else C_ALU
         )
-        table[pos, T_MOVED] = passes * count
+        table[i, T_MOVED] = passes * count
         if count == 0 or passes == 0:
             return
         slot = window_stats(bgn, end)
@@ -379,26 +376,26 @@ def run(fields, uops, params, table):
             cache_val[slot, W_SRC], fields[i, F_SRC_OUT], fields[i, F_SRC_IN], io, ii
         )
         overrun = end > uop_depth or dst_reach >= acc_depth
-        region(pos, SLOT_OUT, cache_val[slot, W_MIN_DST], dst_reach, MEM_OUT)
+        region(i, SLOT_OUT, cache_val[slot, W_MIN_DST], dst_reach, MEM_OUT)
         if is_gemm and not reset:  # a reset keeps nothing it reads (ACC becomes zero)
-            region(pos, SLOT_INP, cache_val[slot, W_MIN_SRC], src_reach, MEM_INP)
+            region(i, SLOT_INP, cache_val[slot, W_MIN_SRC], src_reach, MEM_INP)
         if is_gemm:
             wgt_reach = _reach(
                 cache_val[slot, W_WGT], fields[i, F_WGT_OUT], fields[i, F_WGT_IN], io, ii
             )
             if not reset:
-                region(pos, SLOT_WGT, cache_val[slot, W_MIN_WGT], wgt_reach, MEM_WGT)
+                region(i, SLOT_WGT, cache_val[slot, W_MIN_WGT], wgt_reach, MEM_WGT)
             overrun = overrun or src_reach >= depths[MEM_INP] or wgt_reach >= depths[MEM_WGT]
-            table[pos, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_GEMM_HAZARD] != 0
+            table[i, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_GEMM_HAZARD] != 0
         else:
             overrun = overrun or (fields[i, F_USE_IMM] == 0 and src_reach >= acc_depth)
-            table[pos, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_ALU_HAZARD] != 0
-        table[pos, T_CHECKS + K_OVERRUNS] = overrun
-        table[pos, T_DURATION] = passes * ((count if is_gemm else 2 * count) + rmw - 1)
+            table[i, T_CHECKS + K_HAZARDS] = not reset and cache_val[slot, W_ALU_HAZARD] != 0
+        table[i, T_CHECKS + K_OVERRUNS] = overrun
+        table[i, T_DURATION] = passes * ((count if is_gemm else 2 * count) + rmw - 1)
 
-    def decode_load_uop(i, pos):
+    def decode_load_uop(i):
         x, sram, dram = fields[i, F_X_SIZE], fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE]
-        table[pos, T_MOVED_COUNTER], table[pos, T_MOVED] = C_UOP_NBYTES, x * elem_bytes[MEM_UOP]
+        table[i, T_MOVED_COUNTER], table[i, T_MOVED] = C_UOP_NBYTES, x * elem_bytes[MEM_UOP]
         readable = min(dram_elems[MEM_UOP], uops.shape[0])  # DRAM outside reads as zeros
         row = sram % uop_depth
         for k in range(x):
@@ -407,16 +404,16 @@ def run(fields, uops, params, table):
             uop_loaded[row] = 1
             row = row + 1 if row + 1 < uop_depth else 0
         state[S_GENERATION] += 1
-        table[pos, T_CHECKS + K_OVERRUNS] = sram + x > uop_depth
-        table[pos, T_CHECKS + K_OOB] = dram + x > dram_elems[MEM_UOP]
-        table[pos, T_KIND], table[pos, T_DMA_ROWS], table[pos, T_ROW_OVERLAP] = KIND_READ, 1, 1
-        table[pos, T_ROW_BYTES] = table[pos, T_MOVED]
+        table[i, T_CHECKS + K_OVERRUNS] = sram + x > uop_depth
+        table[i, T_CHECKS + K_OOB] = dram + x > dram_elems[MEM_UOP]
+        table[i, T_KIND], table[i, T_DMA_ROWS], table[i, T_ROW_OVERLAP] = KIND_READ, 1, 1
+        table[i, T_ROW_BYTES] = table[i, T_MOVED]
 
-    def decode_load_or_store(i, pos, mem):
+    def decode_load_or_store(i, mem):
         """A 2-D LOAD (INP, WGT, ACC, zero-padded) or STORE (mem = MEM_OUT)."""
         x, y = fields[i, F_X_SIZE], fields[i, F_Y_SIZE]
         sram, dram, stride = fields[i, F_SRAM_BASE], fields[i, F_DRAM_BASE], fields[i, F_X_STRIDE]
-        table[pos, T_MOVED_COUNTER] = (
+        table[i, T_MOVED_COUNTER] = (
             C_INP_NBYTES
             if mem == MEM_INP
             else C_WGT_NBYTES
@@ -425,30 +422,30 @@ def run(fields, uops, params, table):
             if mem == MEM_ACC
             else C_OUT_NBYTES
         )
-        table[pos, T_MOVED] = x * y * elem_bytes[mem]
+        table[i, T_MOVED] = x * y * elem_bytes[mem]
         y_pad0, y_pad1, x_pad0, x_pad1 = 0, 0, 0, 0  # a store ignores the pad fields
         if mem != MEM_OUT:
             y_pad0, y_pad1 = fields[i, F_Y_PAD0], fields[i, F_Y_PAD1]
             x_pad0, x_pad1 = fields[i, F_X_PAD0], fields[i, F_X_PAD1]
         width = x_pad0 + x + x_pad1
-        table[pos, T_PAD] = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero per cycle
+        table[i, T_PAD] = (y_pad0 + y_pad1) * width + y * (x_pad0 + x_pad1)  # one zero per cycle
         rows = (y_pad0 + y + y_pad1) * width
-        table[pos, T_CHECKS + K_OVERRUNS] = sram + rows > depths[mem]
+        table[i, T_CHECKS + K_OVERRUNS] = sram + rows > depths[mem]
         if mem != MEM_ACC:  # LOAD ACC runs on the compute module itself
             region(
-                pos,
+                i,
                 SLOT_INP if mem == MEM_INP else SLOT_WGT if mem == MEM_WGT else SLOT_OUT,
                 sram,
                 sram + rows - 1,
                 mem,
             )
-        table[pos, T_CHECKS + K_OOB] = dram + (y - 1) * stride + x > dram_elems[mem]
-        table[pos, T_KIND] = KIND_WRITE if mem == MEM_OUT else KIND_READ
-        table[pos, T_DMA_ROWS], table[pos, T_ROW_BYTES] = y, x * elem_bytes[mem]
-        table[pos, T_ROW_OVERLAP] = mem != MEM_WGT  # the row loop of WGT loads is not pipelined
+        table[i, T_CHECKS + K_OOB] = dram + (y - 1) * stride + x > dram_elems[mem]
+        table[i, T_KIND] = KIND_WRITE if mem == MEM_OUT else KIND_READ
+        table[i, T_DMA_ROWS], table[i, T_ROW_BYTES] = y, x * elem_bytes[mem]
+        table[i, T_ROW_OVERLAP] = mem != MEM_WGT  # the row loop of WGT loads is not pipelined
 
-    def decode(i, pos):
-        """What instruction ``i`` (queue position ``pos``) does once started, apart from time.
+    def decode(i):
+        """What instruction ``i`` does once started, apart from time.
 
         Only time depends on the other modules. The rest is fixed by the stream: the uop
         SRAM, which the hazard and region checks read, is written by LOAD UOP alone, which
@@ -458,66 +455,68 @@ def run(fields, uops, params, table):
         op, mem = fields[i, F_OPCODE], fields[i, F_MEM_TYPE]
         moves = fields[i, F_X_SIZE] != 0 and fields[i, F_Y_SIZE] != 0
         if op == OP_GEMM or op == OP_ALU:
-            decode_gemm_alu(i, pos)
+            decode_gemm_alu(i)
         elif op == OP_LOAD and mem == MEM_UOP:
             if fields[i, F_X_SIZE] != 0:
-                decode_load_uop(i, pos)
+                decode_load_uop(i)
         elif op == OP_LOAD and (mem == MEM_INP or mem == MEM_WGT or mem == MEM_ACC):
             if moves:
-                decode_load_or_store(i, pos, mem)
+                decode_load_or_store(i, mem)
         elif op == OP_STORE and moves:
-            decode_load_or_store(i, pos, MEM_OUT)
+            decode_load_or_store(i, MEM_OUT)
         # FINISH, a LOAD of another memory, unknown opcodes: nothing but the overhead
-        table[pos, T_FINISHES] = op == OP_FINISH
+        table[i, T_FINISHES] = op == OP_FINISH
 
-    fill = qoff[:3].copy()
+    # One pass over the stream routes and decodes (the fields are read once).
     for i in range(n):
-        q = queue_of[i]
-        pos = fill[q]
-        fill[q] += 1
-        table[pos, T_INSN] = i
-        table[pos, T_POP:] = 0  # the table is reused: no row is fresh
+        q = _route(fields[i, F_OPCODE], fields[i, F_MEM_TYPE])
+        queue_of[i] = q
+        table[queued[q], T_QUEUE + q] = i
+        queued[q] += 1
+        for column in range(T_POP, NUM_COLUMNS):  # the table is reused: no row is fresh
+            table[i, column] = 0
         for flag in range(2):
             if POP_FIFO[q, flag] != NO_FIFO and fields[i, F_POP_PREV + flag] != 0:
-                table[pos, T_POP] |= 1 << flag
+                table[i, T_POP] |= 1 << flag
             if PUSH_FIFO[q, flag] != NO_FIFO and fields[i, F_PUSH_PREV + flag] != 0:
-                table[pos, T_PUSH] |= 1 << flag
-        decode(i, pos)
+                table[i, T_PUSH] |= 1 << flag
+        decode(i)
 
-    def execute(pos, start):
-        """Counters and checks of the instruction at ``pos`` started at ``start``; its end."""
-        counters[table[pos, T_MOVED_COUNTER]] += table[pos, T_MOVED]
+    def execute(i, start):
+        """Counters and checks of instruction ``i`` started at ``start``; its end."""
+        counters[table[i, T_MOVED_COUNTER]] += table[i, T_MOVED]
         for k in range(K_OOB + 1):
-            checks[k] += table[pos, T_CHECKS + k]
+            checks[k] += table[i, T_CHECKS + k]
         t = start + overhead
-        if table[pos, T_KIND] == KIND_FIXED:
-            return t + table[pos, T_DURATION]
-        counters[C_PAD_CYCLES] += table[pos, T_PAD]
-        channel = S_WRITE_FREE if table[pos, T_KIND] == KIND_WRITE else S_READ_FREE
+        if table[i, T_KIND] == KIND_FIXED:
+            return t + table[i, T_DURATION]
+        counters[C_PAD_CYCLES] += table[i, T_PAD]
+        channel = S_WRITE_FREE if table[i, T_KIND] == KIND_WRITE else S_READ_FREE
         return dma(
             channel,
-            t + table[pos, T_PAD],
-            table[pos, T_DMA_ROWS],
-            table[pos, T_ROW_BYTES],
-            table[pos, T_ROW_OVERLAP] != 0,
+            t + table[i, T_PAD],
+            table[i, T_DMA_ROWS],
+            table[i, T_ROW_BYTES],
+            table[i, T_ROW_OVERLAP] != 0,
         )
 
-    def races_with_others(q, pos):
-        """Whether the instruction at ``pos`` shares a region with a started instruction of
-        another module that the tokens do not order before it (those starting later check
-        against this one)."""
+    def races_with_others(q, i):
+        """Whether instruction ``i`` shares a region with a started instruction of another
+        module that the tokens do not order before it (those starting later check against
+        this one)."""
         for r in range(3):
             first, last = SHARED_SLOTS[q, r, 0], SHARED_SLOTS[q, r, 1]
             touches = False
             for slot in range(first, last):
-                touches = touches or table[pos, T_REGION_ROWS + slot] != 0
+                touches = touches or table[i, T_REGION_ROWS + slot] != 0
             if not touches:
                 continue
-            for other in range(qoff[r] + clock[q, r], qoff[r] + head[r]):
+            for position in range(clock[q, r], head[r]):
+                other = table[position, T_QUEUE + r]
                 for slot in range(first, last):
                     if _overlap(
-                        table[pos, T_REGION_LO + slot],
-                        table[pos, T_REGION_ROWS + slot],
+                        table[i, T_REGION_LO + slot],
+                        table[i, T_REGION_ROWS + slot],
                         table[other, T_REGION_LO + slot],
                         table[other, T_REGION_ROWS + slot],
                         depths[SLOT_MEM[slot]],
@@ -565,17 +564,17 @@ def run(fields, uops, params, table):
                 if k < 0:
                     t = fetch_free
                 elif k < head[q]:
-                    t = max(fetch_free, table[qoff[q] + k, T_START_TIME])
+                    t = max(fetch_free, table[table[k, T_QUEUE + q], T_START_TIME])
             if t < best_t:
                 best, best_t = -1, t
         for q in range(3):
             h = head[q]
             if h >= dispatched[q] or pending[q] != 0:
                 continue
-            pos = qoff[q] + h
-            t = max(module_free[q], table[pos, T_DISPATCH_TIME])
+            i = table[h, T_QUEUE + q]
+            t = max(module_free[q], table[i, T_DISPATCH_TIME])
             for flag in range(2):
-                if table[pos, T_POP] & (1 << flag):
+                if table[i, T_POP] & (1 << flag):
                     fifo = POP_FIFO[q, flag]
                     if fifo_count[fifo] == 0:
                         t = NEVER
@@ -598,7 +597,7 @@ def run(fields, uops, params, table):
             continue
         if best == -1:  # dispatch one instruction
             q = queue_of[fetch_next]
-            table[qoff[q] + dispatched[q], T_DISPATCH_TIME] = best_t
+            table[fetch_next, T_DISPATCH_TIME] = best_t
             dispatched[q] += 1
             counters[C_FETCH_STALL] += best_t - fetch_free
             counters[C_FETCH_BUSY] += 1
@@ -607,16 +606,15 @@ def run(fields, uops, params, table):
             reached = max(reached, fetch_free)
             continue
         q = best
-        pos = qoff[q] + head[q]
-        i = table[pos, T_INSN]
-        counters[STALL[q]] += best_t - max(module_free[q], table[pos, T_DISPATCH_TIME])
-        table[pos, T_START_TIME] = best_t
+        i = table[head[q], T_QUEUE + q]
+        counters[STALL[q]] += best_t - max(module_free[q], table[i, T_DISPATCH_TIME])
+        table[i, T_START_TIME] = best_t
         order[n_started] = i
         n_started += 1
         clock[q, q] = head[q]  # its own earlier instructions have completed
         head[q] += 1
         for flag in range(2):
-            if not table[pos, T_POP] & (1 << flag):
+            if not table[i, T_POP] & (1 << flag):
                 continue
             fifo = POP_FIFO[q, flag]
             for r in range(3):
@@ -629,18 +627,18 @@ def run(fields, uops, params, table):
                 if push_pending(producer):
                     module_free[producer] = push_time[producer]
                     reached = max(reached, push_time[producer])
-        end = execute(pos, best_t)
-        checks[K_RACES] += races_with_others(q, pos)
+        end = execute(i, best_t)
+        checks[K_RACES] += races_with_others(q, i)
         clock[q, q] = head[q]  # tokens it pushes carry its own completion
         counters[BUSY[q]] += end - best_t
         counters[INSNS[q]] += 1
         counters[C_INSNS] += 1
         reached = max(reached, end)
-        if table[pos, T_FINISHES]:
+        if table[i, T_FINISHES]:
             if end > max_cycles:
                 return max_cycles, False, False, True, checks, counters, order[:n_started]
             return end, True, False, False, checks, counters, order[:n_started]
         push_time[q] = end
-        pending[q] = table[pos, T_PUSH]
+        pending[q] = table[i, T_PUSH]
         if push_pending(q):
             module_free[q] = end
