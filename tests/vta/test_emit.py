@@ -92,6 +92,22 @@ def test_a_reused_workspace_compiles_as_fresh_arrays(draws):
         assert_same_compilation(reused, compile_conv2d(workload, target, template, knobs))
 
 
+def test_a_value_the_narrow_rows_cannot_hold_is_emitted_again_into_wide_rows():
+    # The emitter writes int32 rows first (half the bytes); a value they cannot hold must not
+    # wrap silently. int8 rows cannot hold C2's DRAM addresses: the stream is emitted again.
+    workload, target = RESNET18["C2"], PRESETS["pynq"]
+    space = get_template("nestc").enumerate(workload, target)
+    knobs = next(k for k in space if compile_conv2d(workload, target, "nestc", k).program)
+    plain = compile_conv2d(workload, target, "nestc", knobs, reference=True)
+    assert np.abs(plain.program.fields).max() > np.iinfo(np.int8).max
+    narrow = compile_conv2d(workload, target, "nestc", knobs)
+    assert narrow.program.fields.dtype == np.int32
+    wide = compile_conv2d(workload, target, "nestc", knobs, workspace=EmitWorkspace(np.int8))
+    assert wide.program.fields.dtype == np.int64
+    assert_same_compilation(narrow, plain)
+    assert_same_compilation(wide, plain)
+
+
 @settings(max_examples=30, deadline=None)
 @given(**CONFIGURATIONS)
 def test_a_measurement_equals_the_reference_path(layer, target_name, template, fraction):
@@ -144,7 +160,7 @@ def test_decoded_is_what_the_words_hold():
     workload, target = RESNET18["C2"], PRESETS["pynq"]
     knobs = get_template("nestc").enumerate(workload, target)[0]
     program = compile_conv2d(workload, target, "nestc", knobs).program
-    wrapped = program.fields.copy()
+    wrapped = program.fields.astype(np.int64)  # the emitter's int32 rows cannot hold it
     wrapped[0, isa.F_DRAM_BASE] = 1 << isa.MEM_DRAM_WIDTH  # does not fit: wraps to 0
     stray = program.fields.copy()
     gemm = np.flatnonzero(stray[:, isa.F_OPCODE] == isa.OP_GEMM)[0]

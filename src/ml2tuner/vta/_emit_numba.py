@@ -133,8 +133,9 @@ DMA_WHAT = ("input", "weight", "output")
     S_RESET_UOPS,
     S_ALU_UOPS,
     S_STEPS,
+    S_TRUNCATED,
     S_PENDING,
-) = range(14)
+) = range(15)
 # The stream's tally (TALLIES), kept as rows are emitted, follows the pending pops.
 S_TALLY = S_PENDING + 8
 # What the hidden features count of a stream (compiler._hidden_from_program): instructions per
@@ -296,13 +297,26 @@ def _dep_push(fields, st, src, dst):
 
 
 @_rule
+def _put(fields, st, r, column, value):
+    """Write a computed ``value``; flags ``S_TRUNCATED`` if the array's dtype cannot hold it."""
+    fields[r, column] = value
+    if fields[r, column] != value:
+        st[S_TRUNCATED] = 1
+
+
+@_rule
 def _mem(fields, st, opcode, mem_type, sram, dram, y, x, x_stride, y_pad0, y_pad1, x_pad0, x_pad1):
     r = _append(fields, st, opcode, mem_type)
     if r >= 0:
-        fields[r, F_SRAM_BASE], fields[r, F_DRAM_BASE] = sram, dram
-        fields[r, F_Y_SIZE], fields[r, F_X_SIZE], fields[r, F_X_STRIDE] = y, x, x_stride
-        fields[r, F_Y_PAD0], fields[r, F_Y_PAD1] = y_pad0, y_pad1
-        fields[r, F_X_PAD0], fields[r, F_X_PAD1] = x_pad0, x_pad1
+        _put(fields, st, r, F_SRAM_BASE, sram)
+        _put(fields, st, r, F_DRAM_BASE, dram)
+        _put(fields, st, r, F_Y_SIZE, y)
+        _put(fields, st, r, F_X_SIZE, x)
+        _put(fields, st, r, F_X_STRIDE, x_stride)
+        _put(fields, st, r, F_Y_PAD0, y_pad0)
+        _put(fields, st, r, F_Y_PAD1, y_pad1)
+        _put(fields, st, r, F_X_PAD0, x_pad0)
+        _put(fields, st, r, F_X_PAD1, x_pad1)
         tally_row(st, S_TALLY, opcode, mem_type, y * x)
 
 
@@ -425,15 +439,17 @@ def _loop_insn(params, fields, st, kern, opcode, kernel, reset, alu_op, use_imm,
     begin = _use_kernel(params, fields, st, kern, kernel)
     r = _append(fields, st, opcode, 0)
     if r >= 0:
-        fields[r, F_RESET], fields[r, F_UOP_BGN] = reset, begin
-        fields[r, F_UOP_END] = begin + kern[kernel, KC_SIZE]
-        fields[r, F_ITER_OUT] = kern[kernel, KC_ITER_OUT]
-        fields[r, F_ITER_IN] = kern[kernel, KC_ITER_IN]
+        fields[r, F_RESET] = reset
+        _put(fields, st, r, F_UOP_BGN, begin)
+        _put(fields, st, r, F_UOP_END, begin + kern[kernel, KC_SIZE])
+        _put(fields, st, r, F_ITER_OUT, kern[kernel, KC_ITER_OUT])
+        _put(fields, st, r, F_ITER_IN, kern[kernel, KC_ITER_IN])
         for j in range(6):
-            fields[r, F_ITER_IN + 1 + j] = kern[kernel, KC_FACTORS + j]
+            _put(fields, st, r, F_ITER_IN + 1 + j, kern[kernel, KC_FACTORS + j])
         if opcode == OP_ALU:
             fields[r, F_ITER_IN + 5] = fields[r, F_ITER_IN + 6] = 0  # no weight factors
-            fields[r, F_ALU_OP], fields[r, F_USE_IMM], fields[r, F_IMM] = alu_op, use_imm, imm
+            fields[r, F_ALU_OP], fields[r, F_USE_IMM] = alu_op, use_imm
+            _put(fields, st, r, F_IMM, imm)
         tally_row(st, S_TALLY, opcode, 0, 0)
 
 
@@ -744,7 +760,8 @@ def emit(params, fields, uops, kernel_capacity):
     Returns ``(fields, uops, st)``: the instruction fields and uop DRAM image (views of the
     written rows of the arrays passed in), and the scalars (``S_*``: rows, uops, uop cache
     resets, kernels, refusal, steps, largest reset/ALU kernel). ``S_ERR`` is ``E_CAPACITY``
-    when an array was too small (call again larger).
+    when an array was too small (call again larger). ``fields`` may be of any integer dtype:
+    ``S_TRUNCATED`` is 1 when a value did not fit it (call again with a wider one).
     """
     threads_h, threads_co = params[P_THREADS_H], params[P_THREADS_CO]
     threads, slots = threads_h * threads_co, params[P_SLOTS]

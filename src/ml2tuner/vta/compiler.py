@@ -71,20 +71,27 @@ class EmitWorkspace:
     A program compiled with a workspace views its arrays, so it is valid only until the
     next compile with the same workspace: use one per loop that compiles and runs one
     configuration at a time.
+
+    The instruction rows are ``dtype`` (``int32``: 116 bytes a row, half of ``int64``'s, for
+    the emitter to write and the loss check and the simulator to stream); a stream with a
+    value that ``dtype`` cannot hold is emitted again into ``int64`` rows.
     """
 
-    def __init__(self) -> None:
-        self.fields = np.empty((0, isa.NUM_FIELDS), np.int64)
+    def __init__(self, dtype: type[np.integer] = np.int32) -> None:
+        self.dtype = np.dtype(dtype)
+        self.fields = {}  # dtype -> rows
         self.uops = np.empty((0, 3), np.int64)
 
-    def reserve(self, rows: int, uops: int) -> tuple[np.ndarray, np.ndarray]:
-        """Arrays of at least ``rows`` instruction rows and ``uops`` uop rows (grown if need
-        be; a larger array only changes when the emitter would run out of room)."""
-        if len(self.fields) < rows:
-            self.fields = np.empty((rows, isa.NUM_FIELDS), np.int64)
+    def reserve(self, rows: int, uops: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Arrays of at least ``rows`` instruction rows of ``dtype`` and ``uops`` uop rows
+        (grown if need be; a larger array only changes when the emitter would run out of
+        room)."""
+        fields = self.fields.get(dtype)
+        if fields is None or len(fields) < rows:
+            fields = self.fields[dtype] = np.empty((rows, isa.NUM_FIELDS), dtype)
         if len(self.uops) < uops:
             self.uops = np.empty((uops, 3), np.int64)
-        return self.fields, self.uops
+        return fields, self.uops
 
 
 # Hidden-feature names, in a stable order (documented in docs/vta-model.md).
@@ -732,12 +739,15 @@ def _emit_fast(plan: ConvPlan, workspace: EmitWorkspace) -> tuple[np.ndarray, np
     # written are ever touched); grown when a stream needs more.
     tiles = plan.n_b * plan.n_h * plan.n_w * plan.n_co
     rows = tiles * (32 + 8 * plan.tb * plan.n_ci * plan.tci) + 1024
-    uops, kernels = 1 << 16, 256
+    uops, kernels, dtype = 1 << 16, 256, workspace.dtype
     while True:
-        fields, uop_image, st = k.emit(params, *workspace.reserve(rows, uops), kernels)
-        if st[k.S_ERR] != k.E_CAPACITY:
+        fields, uop_image, st = k.emit(params, *workspace.reserve(rows, uops, dtype), kernels)
+        if st[k.S_ERR] == k.E_CAPACITY:
+            rows, uops, kernels = 4 * rows, 4 * uops, 4 * kernels
+        elif st[k.S_TRUNCATED] and dtype != np.int64:
+            dtype = np.dtype(np.int64)
+        else:
             break
-        rows, uops, kernels = 4 * rows, 4 * uops, 4 * kernels
     error, detail = int(st[k.S_ERR]), int(st[k.S_ERR_DETAIL])
     if error == k.E_DMA_DIMS:
         raise _dma_dims_error(k.DMA_WHAT[detail // 16], detail % 16)

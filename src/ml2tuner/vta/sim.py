@@ -54,7 +54,6 @@ from .isa import (
     MEM_OUT,
     MEM_UOP,
     MEM_WGT,
-    NUM_FIELDS,
     OP_ALU,
     OP_FINISH,
     OP_GEMM,
@@ -63,6 +62,7 @@ from .isa import (
     U_DST,
     U_SRC,
     U_WGT,
+    field_rows,
     layout_for,
 )
 from .target import Target
@@ -127,7 +127,7 @@ def default_max_cycles(target: Target) -> int:
 
 
 def _prepare(target: Target, fields, uops, max_cycles: int | None):
-    fields = np.ascontiguousarray(fields, dtype=np.int64).reshape(-1, NUM_FIELDS)
+    fields = field_rows(fields)
     uops = np.ascontiguousarray(uops, dtype=np.int64).reshape(-1, 3)
     return fields, uops, default_max_cycles(target) if max_cycles is None else int(max_cycles)
 
