@@ -1,6 +1,7 @@
 """The numba kernel of the timing simulator (the fast twin of ``sim.simulate_reference``).
 
-Everything is flat ``int64`` arrays and scalars so the whole run is one compiled call. The
+Everything is flat integer arrays (the fields ``int32`` or ``int64``, see
+``isa.field_rows``; the rest ``int64``) and scalars so the whole run is one compiled call. The
 rules are those of ``docs/timing-model.md``; ``tests/vta/test_sim.py`` holds this kernel equal
 to the plain reference in ``sim.py`` field by field.
 

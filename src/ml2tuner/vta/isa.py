@@ -398,12 +398,13 @@ def field_rows(fields) -> np.ndarray:
 class Program:
     """A compiled VTA program: the instruction stream, the uop DRAM image and DRAM sizes.
 
-    ``fields``/``uops`` are what the compiler intended; ``words``/``uop_words`` are what is
-    written to DRAM (encoded on first use); :meth:`executed` is what the hardware executes
-    (the intended arrays themselves when encoding loses nothing: no value wraps or falls
-    outside its family's fields, the usual case, which spares encoding and decoding). DRAM
-    addresses in the instructions are in elements of their memory type, each type in its own
-    DRAM region (VTA's separate ``inputs``/``weights``/``uops``/``outputs`` pointers).
+    ``fields``/``uops`` are what the compiler intended (``fields`` as :func:`field_rows`
+    gives them); ``words``/``uop_words`` are what is written to DRAM (encoded on first use);
+    :meth:`executed` is what the hardware executes (the intended arrays themselves when
+    encoding loses nothing: no value wraps or falls outside its family's fields, the usual
+    case, which spares encoding and decoding). DRAM addresses in the instructions are in
+    elements of their memory type, each type in its own DRAM region (VTA's separate
+    ``inputs``/``weights``/``uops``/``outputs`` pointers).
     """
 
     target: Target
