@@ -288,7 +288,24 @@ def run(fields, uops, params, table):
         rest = max(row_bytes, 0) - full * burst_bytes
         bursts = full + (rest > 0)
         full_beats = (burst_bytes + bus_bytes - 1) // bus_bytes
-        rest_beats = (rest + bus_bytes - 1) // bus_bytes
+        rest_beats = (rest + bus_bytes - 1) // bus_bytes  # 0 without a rest
+        # A burst waits for the one `limit` places before it only if that one's latency
+        # outlasts the beats of the limit - 1 bursts between them. When none can (all fit in
+        # flight at once, or even the shortest bursts cover the latency), the bursts go back
+        # to back, each row after the previous one is done unless rows overlap: closed form.
+        row_beats = full * full_beats + rest_beats
+        covered = rows * bursts <= limit or (limit - 1) * (rest_beats or full_beats) >= latency
+        if rows > 0 and bursts > 0 and covered:
+            begin = max(t, free)
+            if rows_overlap:
+                free = begin + rows * row_beats
+                done = free + latency
+            else:
+                done = begin + rows * (row_beats + latency)
+                free = done - latency
+            counters[C_DRAM_BUSY] += rows * row_beats
+            state[channel] = free
+            return done
         for _ in range(rows):
             if not rows_overlap:
                 t = done
