@@ -176,10 +176,8 @@ KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
 # The columns of the kernel's work table (a caller's scratch, see sim.SimWorkspace): one row
 # per instruction, by stream index (what the loop reads of an instruction lies together in one
 # row), beside the command queues.
+T_QUEUE = 0  # 3 columns, by Q_*: row p of column T_QUEUE + q is the stream index of queue q's p-th
 (
-    T_QUEUE,  # 3 columns: row p of column T_QUEUE + q is the stream index of queue q's p-th
-    T_QUEUE_COMPUTE,
-    T_QUEUE_STORE,
     T_POP,  # bit 0: pops prev, bit 1: pops next (flags with a FIFO)
     T_PUSH,  # the same for pushes
     T_KIND,  # KIND_*
@@ -194,7 +192,7 @@ KIND_FIXED, KIND_READ, KIND_WRITE = 0, 1, 2
     T_DISPATCH_TIME,
     T_START_TIME,
     T_REGION_LO,  # NUM_SLOTS columns: the first row (mod depth) of each shared region touched
-) = range(17)
+) = range(T_QUEUE + 3, T_QUEUE + 17)
 T_REGION_ROWS = T_REGION_LO + NUM_SLOTS  # NUM_SLOTS columns: the rows of each (0: none)
 T_CHECKS = T_REGION_ROWS + NUM_SLOTS  # K_OOB + 1 columns: the static checks, in K_* order
 NUM_COLUMNS = T_CHECKS + K_OOB + 1
